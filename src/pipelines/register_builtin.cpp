@@ -1,0 +1,9 @@
+// register_builtin_steps: every step and pipeline built into stpipe-cpp.
+#include "stpipe/core/core_steps.h"
+#include "stpipe/core/step_registry.h"
+
+namespace stpipe {
+
+void register_builtin_steps(StepRegistry& registry) { register_core_steps(registry); }
+
+}  // namespace stpipe
