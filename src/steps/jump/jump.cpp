@@ -1,0 +1,389 @@
+// Jump detection kernel: two-point difference, iterative clipping and neighbour flagging.
+#include "stpipe/steps/jump.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "stpipe/steps/dqflags.h"
+
+namespace stpipe::steps {
+namespace {
+
+constexpr std::uint8_t kDnu = static_cast<std::uint8_t>(dq::kDoNotUse);
+constexpr std::uint8_t kSat = static_cast<std::uint8_t>(dq::kSaturated);
+constexpr std::uint8_t kJump = static_cast<std::uint8_t>(dq::kJumpDet);
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// A strong jump whose four neighbours get flagged: diff plane (int i, group g) at pixel p.
+struct NeighborEvent {
+  std::int32_t plane;  // i * ngroups + g
+  std::int64_t pixel;  // y * nx + x
+};
+
+// Sorts the non-NaN values of v[0..n) into out (ascending); returns their count.
+inline int sort_finite(const double* v, int n, double* out) {
+  int m = 0;
+  for (int j = 0; j < n; ++j) {
+    const double x = v[j];
+    if (std::isnan(x)) continue;
+    int k = m++;
+    while (k > 0 && out[k - 1] > x) {
+      out[k] = out[k - 1];
+      --k;
+    }
+    out[k] = x;
+  }
+  return m;
+}
+
+// numpy median of sorted[0..m): middle value, (lo + hi) / 2 for even counts, NaN when empty.
+inline double median_sorted(const double* s, int m) {
+  if (m == 0) return kNaN;
+  if (m & 1) return s[m / 2];
+  return (s[m / 2 - 1] + s[m / 2]) / 2.0;
+}
+
+// stcal calc_med_first_diffs on one pixel's |diffs|: clip every max (u >= 4), min (u == 2).
+inline double clipped_median(const double* a, int n, double* sorted) {
+  const int u = sort_finite(a, n, sorted);
+  if (u < 2) return kNaN;
+  if (u == 2) return sorted[0];
+  if (u == 3) return sorted[1];
+  const double mx = sorted[u - 1];
+  int keep = u;
+  while (keep > 0 && sorted[keep - 1] == mx) --keep;
+  return median_sorted(sorted, keep);
+}
+
+struct Geometry {
+  std::int64_t nints, ngroups, ny, nx, npix, ndiff;  // ndiff: diffs per integration
+};
+
+enum class Mode { kIterative, kSinglePass };
+
+// Everything the per-pixel routine needs that is the same for every pixel.
+struct Context {
+  Geometry g;
+  const float* data;
+  std::uint8_t* gdq;
+  const float* gain;
+  const float* rnoise;
+  const JumpParams* p;
+  Mode mode;
+  double nframes;  // 0.5 * n_reads_groupdiff
+  bool want_events;
+  bool after_jump;  // defer cleanup to the after-jump pass
+  double e1, e2;    // after-jump thresholds in electrons
+  int n1, n2;       // groups to flag after a jump
+};
+
+// Per-thread scratch, allocated once per thread.
+struct Scratch {
+  std::vector<float> e;
+  std::vector<double> fd, a, sorted, ratio, rmax;
+  std::vector<char> cr;
+  explicit Scratch(const Geometry& g)
+      : e(g.nints * g.ngroups),
+        fd(g.nints * g.ndiff),
+        a(g.nints * g.ndiff),
+        sorted(g.nints * g.ndiff),
+        ratio(g.nints * g.ndiff),
+        rmax(g.nints),
+        cr(g.nints) {}
+};
+
+// Loads one pixel's first differences (electrons, f32 differences promoted to f64).
+inline void load_diffs(const Context& c, std::int64_t pix, float gain, Scratch& s) {
+  const Geometry& g = c.g;
+  for (std::int64_t i = 0; i < g.nints; ++i) {
+    for (std::int64_t k = 0; k < g.ngroups; ++k) {
+      const std::int64_t idx = (i * g.ngroups + k) * g.npix + pix;
+      float v = c.data[idx] * gain;
+      if (c.gdq[idx] & (kDnu | kSat)) v = std::numeric_limits<float>::quiet_NaN();
+      s.e[i * g.ngroups + k] = v;
+    }
+    for (std::int64_t k = 0; k < g.ndiff; ++k) {
+      const float d = s.e[i * g.ngroups + k + 1] - s.e[i * g.ngroups + k];
+      s.fd[i * g.ndiff + k] = static_cast<double>(d);
+    }
+  }
+}
+
+// sigma = sqrt(|m| + rn2 / nframes), NaN when zero.
+inline double sigma_of(double m, double rn2_over) {
+  double s = std::sqrt(std::fabs(m) * 1.0 + rn2_over) / 1.0;
+  return s == 0.0 ? kNaN : s;
+}
+
+// stcal iterative_jump for one pixel; sets JUMP in gdq.
+void iterative_pixel(const Context& c, std::int64_t pix, double rn2_over, Scratch& s) {
+  const Geometry& g = c.g;
+  const JumpParams& p = *c.p;
+  const int n = static_cast<int>(g.nints * g.ndiff);
+  for (int j = 0; j < n; ++j) s.a[j] = std::fabs(s.fd[j]);
+  for (int iter = 0; iter < n; ++iter) {
+    int u = 0;
+    for (int j = 0; j < n; ++j) u += !std::isnan(s.a[j]);
+    double m = clipped_median(s.a.data(), n, s.sorted.data());
+    if (iter > 0) m = static_cast<double>(static_cast<float>(m));
+    const double sig = sigma_of(m, rn2_over);
+    double gmax = kNaN;
+    for (std::int64_t i = 0; i < g.nints; ++i) {
+      double rm = kNaN;
+      for (std::int64_t k = 0; k < g.ndiff; ++k) {
+        const std::int64_t j = i * g.ndiff + k;
+        const float ej = static_cast<float>(s.a[j] - m);
+        const double r = std::fabs(static_cast<double>(ej)) / sig;
+        s.ratio[j] = r;
+        if (!std::isnan(r) && (std::isnan(rm) || r > rm)) rm = r;
+      }
+      s.rmax[i] = rm;
+      if (!std::isnan(rm) && (std::isnan(gmax) || rm > gmax)) gmax = rm;
+      s.cr[i] = (u >= 4 && rm > p.rejection_threshold) ||
+                (u == 3 && rm > p.four_group_rejection_threshold) ||
+                (u == 2 && rm > p.three_group_rejection_threshold);
+    }
+    bool found = false;
+    if (!std::isnan(gmax)) {
+      for (std::int64_t i = 0; i < g.nints; ++i) {
+        if (!s.cr[i]) continue;
+        for (std::int64_t k = 0; k < g.ndiff; ++k) {
+          const std::int64_t j = i * g.ndiff + k;
+          if (s.ratio[j] == gmax) {
+            c.gdq[(i * g.ngroups + k + 1) * g.npix + pix] |= kJump;
+            s.a[j] = kNaN;
+            found = true;
+          }
+        }
+      }
+    }
+    if (!found) break;
+  }
+}
+
+// Removes JUMP where DNU or SAT is also set (stcal's final cleanup), for one pixel.
+inline void cleanup_pixel(const Context& c, std::int64_t pix) {
+  const Geometry& g = c.g;
+  for (std::int64_t ig = 0; ig < g.nints * g.ngroups; ++ig) {
+    std::uint8_t& q = c.gdq[ig * g.npix + pix];
+    if ((q & (kJump | kDnu)) == (kJump | kDnu)) q ^= kJump;
+    if ((q & (kJump | kSat)) == (kJump | kSat)) q ^= kJump;
+  }
+}
+
+// Detection pass for one pixel; returns the number of JUMP bits before neighbour flagging.
+std::int64_t detect_pixel(const Context& c, std::int64_t pix, Scratch& s,
+                          std::vector<NeighborEvent>& events) {
+  const Geometry& g = c.g;
+  const JumpParams& p = *c.p;
+  const float gain = c.gain[pix];
+  const float rne = c.rnoise[pix] * gain;
+  const float rn2 = rne * rne;
+  const double rn2_over = static_cast<double>(rn2) / c.nframes;
+  load_diffs(c, pix, gain, s);
+  const int n = static_cast<int>(g.nints * g.ndiff);
+
+  double med = kNaN, sig = kNaN;
+  if (c.mode == Mode::kSinglePass || c.want_events) {
+    med = median_sorted(s.sorted.data(), sort_finite(s.fd.data(), n, s.sorted.data()));
+    sig = sigma_of(med, rn2_over);
+  }
+  if (c.mode == Mode::kIterative) {
+    iterative_pixel(c, pix, rn2_over, s);
+  } else {
+    for (std::int64_t i = 0; i < g.nints; ++i)
+      for (std::int64_t k = 0; k < g.ndiff; ++k) {
+        const double f = s.fd[i * g.ndiff + k];
+        if (std::isfinite(f) && std::fabs(f - med) / sig > p.rejection_threshold)
+          c.gdq[(i * g.ngroups + k + 1) * g.npix + pix] |= kJump;
+      }
+  }
+  std::int64_t njump = 0;
+  for (std::int64_t i = 0; i < g.nints; ++i)
+    for (std::int64_t k = 0; k < g.ngroups; ++k) {
+      const std::uint8_t q = c.gdq[(i * g.ngroups + k) * g.npix + pix];
+      if (!(q & kJump)) continue;
+      ++njump;
+      if (!c.want_events || k == 0) continue;
+      const double r = std::fabs(s.fd[i * g.ndiff + k - 1] - med) / sig;
+      if (r < p.max_jump_to_flag_neighbors && r > p.min_jump_to_flag_neighbors)
+        events.push_back({static_cast<std::int32_t>(i * g.ngroups + k), pix});
+    }
+  if (!c.after_jump) cleanup_pixel(c, pix);
+  return njump;
+}
+
+// stcal transient_jumps for one pixel (after neighbour flagging), then the cleanup.
+void after_jump_pixel(const Context& c, std::int64_t pix, Scratch& s) {
+  const Geometry& g = c.g;
+  const float gain = c.gain[pix];
+  load_diffs(c, pix, gain, s);
+  const int n = static_cast<int>(g.nints * g.ndiff);
+  const double med = median_sorted(s.sorted.data(), sort_finite(s.fd.data(), n, s.sorted.data()));
+  for (std::int64_t i = 0; i < g.nints; ++i) {
+    int until1 = -1, until2 = -1;  // last group index to flag
+    for (std::int64_t k = 1; k < g.ngroups; ++k) {
+      std::uint8_t& q = c.gdq[(i * g.ngroups + k) * g.npix + pix];
+      const bool flag = (k <= until1) || (k <= until2);
+      if (q & kJump) {
+        const double ej = (s.fd[i * g.ndiff + k - 1] - med) * 1.0;
+        if (ej >= c.e1 && c.n1 > 0) until1 = std::max<int>(until1, static_cast<int>(k) + c.n1);
+        if (ej >= c.e2 && c.n2 > 0) until2 = std::max<int>(until2, static_cast<int>(k) + c.n2);
+      }
+      if (flag && !(q & (kSat | kDnu))) q |= kJump;
+    }
+  }
+  cleanup_pixel(c, pix);
+}
+
+double nanmedian_f32(std::span<const float> v) {
+  std::vector<float> t;
+  t.reserve(v.size());
+  for (float x : v)
+    if (!std::isnan(x)) t.push_back(x);
+  if (t.empty()) return kNaN;
+  std::sort(t.begin(), t.end());
+  const std::size_t m = t.size();
+  if (m & 1) return t[m / 2];
+  return static_cast<float>((t[m / 2 - 1] + t[m / 2]) / 2.0f);
+}
+
+constexpr std::int64_t kTileRows = 4;
+
+}  // namespace
+
+JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
+                        std::span<const float> data, std::span<std::uint8_t> groupdq,
+                        std::span<std::uint32_t> pixeldq, std::span<const float> gain,
+                        std::span<const float> readnoise, const JumpParams& params) {
+  const Geometry g{shape.nints, shape.ngroups, shape.ny, shape.nx, shape.npix(), shape.ngroups - 1};
+  if (g.nints <= 0 || g.ngroups <= 0 || g.ny <= 0 || g.nx <= 0)
+    throw std::invalid_argument("detect_jumps: empty or negative ramp shape");
+  const auto cube = static_cast<std::size_t>(shape.size());
+  const auto plane = static_cast<std::size_t>(g.npix);
+  if (data.size() != cube || groupdq.size() != cube)
+    throw std::invalid_argument("detect_jumps: data/groupdq size does not match the ramp shape");
+  if (pixeldq.size() != plane || gain.size() != plane || readnoise.size() != plane)
+    throw std::invalid_argument("detect_jumps: pixeldq/gain/readnoise must be ny*nx");
+  if (timing.nframes <= 0) throw std::invalid_argument("detect_jumps: nframes must be positive");
+
+  JumpResult res;
+  for (std::size_t k = 0; k < plane; ++k)
+    if (!(gain[k] > 0.0f)) pixeldq[k] |= dq::kNoGainValue | dq::kDoNotUse;
+
+  // Groups in which every pixel is DO_NOT_USE, per integration.
+  std::int64_t max_flagged = 0, total_flagged = 0, last_flagged = 0;
+  for (std::int64_t i = 0; i < g.nints; ++i) {
+    std::int64_t nflag = 0;
+    for (std::int64_t k = 0; k < g.ngroups; ++k) {
+      const std::uint8_t* q = groupdq.data() + (i * g.ngroups + k) * g.npix;
+      bool all = true;
+      for (std::int64_t p = 0; p < g.npix && all; ++p) all = (q[p] & kDnu) != 0;
+      nflag += all;
+    }
+    max_flagged = std::max(max_flagged, nflag);
+    total_flagged += nflag;
+    last_flagged = nflag;
+  }
+  const std::int64_t min_usable_groups = g.ngroups - max_flagged;
+  const std::int64_t total_groups = g.nints * g.ngroups - total_flagged;
+  const std::int64_t total_sigclip_groups =
+      params.only_use_ints ? g.nints : g.nints * g.ngroups - last_flagged;  // stcal quirk
+  const bool sigclip_fails = params.only_use_ints
+                                 ? g.nints < params.minimum_sigclip_groups
+                                 : total_sigclip_groups < params.minimum_sigclip_groups;
+  const bool skipped = min_usable_groups < params.minimum_groups && sigclip_fails;
+  const bool use_sigclip =
+      !skipped && (params.only_use_ints ? g.nints >= params.minimum_sigclip_groups
+                                        : total_groups >= params.minimum_sigclip_groups);
+  if (use_sigclip)
+    throw std::invalid_argument(
+        "detect_jumps: the sigma-clipping mode (minimum_sigclip_groups reached) is not "
+        "implemented");
+
+  Context c{};
+  c.g = g;
+  c.data = data.data();
+  c.gdq = groupdq.data();
+  c.gain = gain.data();
+  c.rnoise = readnoise.data();
+  c.p = &params;
+  c.mode = (min_usable_groups - 1 >= params.min_diffs_single_pass) ? Mode::kSinglePass
+                                                                   : Mode::kIterative;
+  c.nframes = 0.5 * (2.0 * timing.nframes);
+  c.want_events = params.flag_4_neighbors;
+  if (!skipped && (params.after_jump_flag_time1 > 0 || params.after_jump_flag_time2 > 0)) {
+    const double medgain = nanmedian_f32(gain);
+    c.e1 = params.after_jump_flag_dn1 * medgain;
+    c.e2 = params.after_jump_flag_dn2 * medgain;
+    const double gt = timing.group_time;
+    c.n1 = gt > 0 ? static_cast<int>(std::floor(params.after_jump_flag_time1 / gt)) : 0;
+    c.n2 = gt > 0 ? static_cast<int>(std::floor(params.after_jump_flag_time2 / gt)) : 0;
+    c.after_jump = c.n1 > 0 || c.n2 > 0;
+  }
+
+  const std::int64_t ntiles = (g.ny + kTileRows - 1) / kTileRows;
+  if (skipped) {
+    res.skipped = true;
+    res.mode = "skipped";
+#pragma omp parallel for schedule(static)
+    for (std::int64_t t = 0; t < ntiles; ++t)
+      for (std::int64_t y = t * kTileRows; y < std::min(g.ny, (t + 1) * kTileRows); ++y)
+        for (std::int64_t x = 0; x < g.nx; ++x) cleanup_pixel(c, y * g.nx + x);
+    return res;
+  }
+  res.mode = c.mode == Mode::kSinglePass ? "single_pass" : "iterative";
+
+  const int nthreads = omp_get_max_threads();
+  std::vector<std::vector<NeighborEvent>> events(nthreads);
+  std::int64_t primary = 0;
+#pragma omp parallel reduction(+ : primary)
+  {
+    Scratch s(g);
+    auto& ev = events[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 4)
+    for (std::int64_t t = 0; t < ntiles; ++t)
+      for (std::int64_t y = t * kTileRows; y < std::min(g.ny, (t + 1) * kTileRows); ++y)
+        for (std::int64_t x = 0; x < g.nx; ++x) primary += detect_pixel(c, y * g.nx + x, s, ev);
+  }
+  res.primary_crs = primary;
+
+  // Cross dilation of the strong jumps: JUMP where neither SAT nor DNU is set.
+  for (const auto& ev : events) {
+    for (const NeighborEvent& e : ev) {
+      ++res.neighbor_events;
+      std::uint8_t* q = groupdq.data() + static_cast<std::int64_t>(e.plane) * g.npix;
+      const std::int64_t y = e.pixel / g.nx, x = e.pixel % g.nx;
+      auto mark = [&](std::int64_t yy, std::int64_t xx) {
+        std::uint8_t& v = q[yy * g.nx + xx];
+        if (!(v & (kSat | kDnu))) v |= kJump;
+      };
+      mark(y, x);
+      if (y > 0) mark(y - 1, x);
+      if (y + 1 < g.ny) mark(y + 1, x);
+      if (x > 0) mark(y, x - 1);
+      if (x + 1 < g.nx) mark(y, x + 1);
+    }
+  }
+
+  if (c.after_jump) {
+#pragma omp parallel
+    {
+      Scratch s(g);
+#pragma omp for schedule(dynamic, 4)
+      for (std::int64_t t = 0; t < ntiles; ++t)
+        for (std::int64_t y = t * kTileRows; y < std::min(g.ny, (t + 1) * kTileRows); ++y)
+          for (std::int64_t x = 0; x < g.nx; ++x) after_jump_pixel(c, y * g.nx + x, s);
+    }
+  }
+  return res;
+}
+
+}  // namespace stpipe::steps

@@ -1,0 +1,232 @@
+// Tests of the jump kernel: stcal golden vectors for both exposures, and edge cases.
+#include "stpipe/steps/jump.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "stpipe/steps/dqflags.h"
+#include "test_support.h"
+
+namespace st = stpipe::steps;
+using stpipe::testing::read_npy;
+using stpipe::testing::shared_data;
+
+namespace {
+
+struct VectorCase {
+  std::string name;
+  st::RampShape shape;
+  st::ReadoutTiming timing;
+};
+
+std::vector<float> load_f32(const std::string& c, const std::string& rel) {
+  return read_npy(shared_data("vectors/" + c + "/" + rel)).as<float>();
+}
+std::vector<std::uint8_t> load_u8(const std::string& c, const std::string& rel) {
+  return read_npy(shared_data("vectors/" + c + "/" + rel)).as<std::uint8_t>();
+}
+std::vector<std::uint32_t> load_u32(const std::string& c, const std::string& rel) {
+  return read_npy(shared_data("vectors/" + c + "/" + rel)).as<std::uint32_t>();
+}
+
+void run_vector_case(const VectorCase& vc) {
+  const auto data = load_f32(vc.name, "stages/dark_current/data.npy.gz");
+  auto gdq = load_u8(vc.name, "stages/saturation/groupdq.npy.gz");
+  auto pdq = load_u32(vc.name, "stages/dark_current/pixeldq.npy.gz");
+  const auto gain = load_f32(vc.name, "inputs/gain.npy.gz");
+  const auto rn = load_f32(vc.name, "inputs/readnoise.npy.gz");
+  const auto want_gdq = load_u8(vc.name, "stages/jump/groupdq.npy.gz");
+  const auto want_pdq = load_u32(vc.name, "stages/jump/pixeldq.npy.gz");
+  ASSERT_EQ(static_cast<std::int64_t>(data.size()), vc.shape.size());
+
+  const auto res = st::detect_jumps(vc.shape, vc.timing, data, gdq, pdq, gain, rn);
+  EXPECT_FALSE(res.skipped);
+  EXPECT_STREQ(res.mode, "iterative");
+
+  std::int64_t bad_g = 0, bad_p = 0, njump = 0;
+  for (std::size_t k = 0; k < gdq.size(); ++k) {
+    bad_g += gdq[k] != want_gdq[k];
+    njump += (want_gdq[k] & stpipe::dq::kJumpDet) != 0;
+  }
+  for (std::size_t k = 0; k < pdq.size(); ++k) bad_p += pdq[k] != want_pdq[k];
+  std::printf(
+      "[%s] groupdq differs in %lld of %zu, pixeldq in %lld; %lld JUMP groups, %lld primary, "
+      "%lld neighbour events\n",
+      vc.name.c_str(), static_cast<long long>(bad_g), gdq.size(), static_cast<long long>(bad_p),
+      static_cast<long long>(njump), static_cast<long long>(res.primary_crs),
+      static_cast<long long>(res.neighbor_events));
+  EXPECT_GT(njump, 100);
+  EXPECT_EQ(bad_g, 0);
+  EXPECT_EQ(bad_p, 0);
+}
+
+}  // namespace
+
+TEST(JumpVectors, Rapid1x10) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  run_vector_case({"1x10x256x256", {1, 10, 256, 256}, {10.73677, 10.73677, 1, 0}});
+}
+
+TEST(JumpVectors, Nframes4Groupgap1_2x8) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  run_vector_case({"2x8x256x256_nf4gg1", {2, 8, 256, 256}, {10.73677, 53.68385, 4, 1}});
+}
+
+// Small synthetic ramps: one pixel row of nx pixels, linear ramps of 10 DN/group.
+namespace {
+struct Synth {
+  st::RampShape shape;
+  std::vector<float> data;
+  std::vector<std::uint8_t> gdq;
+  std::vector<std::uint32_t> pdq;
+  std::vector<float> gain, rn;
+  Synth(std::int64_t nints, std::int64_t ngroups, std::int64_t ny, std::int64_t nx)
+      : shape{nints, ngroups, ny, nx},
+        data(shape.size()),
+        gdq(shape.size(), 0),
+        pdq(ny * nx, 0),
+        gain(ny * nx, 2.0f),
+        rn(ny * nx, 5.0f) {
+    for (std::int64_t i = 0; i < nints; ++i)
+      for (std::int64_t g = 0; g < ngroups; ++g)
+        for (std::int64_t p = 0; p < ny * nx; ++p)
+          at(i, g, p) =
+              100.0f + 10.0f * static_cast<float>(g) + 0.5f * static_cast<float>((p + g) % 3);
+  }
+  float& at(std::int64_t i, std::int64_t g, std::int64_t p) {
+    return data[(i * shape.ngroups + g) * shape.npix() + p];
+  }
+  std::uint8_t& q(std::int64_t i, std::int64_t g, std::int64_t p) {
+    return gdq[(i * shape.ngroups + g) * shape.npix() + p];
+  }
+  st::JumpResult run(const st::JumpParams& p = {}) {
+    return st::detect_jumps(shape, {10.0, 10.0, 1, 0}, data, gdq, pdq, gain, rn, p);
+  }
+};
+constexpr std::uint8_t kJ = stpipe::dq::kJumpDet;
+}  // namespace
+
+TEST(JumpEdge, SingleCosmicRayAndNeighbours) {
+  Synth s(1, 8, 5, 5);
+  const std::int64_t c = 2 * 5 + 2;  // centre pixel
+  for (std::int64_t g = 4; g < 8; ++g) s.at(0, g, c) += 1000.0f;
+  s.run();
+  for (std::int64_t g = 0; g < 8; ++g) EXPECT_EQ(s.q(0, g, c), g == 4 ? kJ : 0) << g;
+  // The 4 neighbours get JUMP in group 4, diagonals do not.
+  EXPECT_EQ(s.q(0, 4, c - 1), kJ);
+  EXPECT_EQ(s.q(0, 4, c + 1), kJ);
+  EXPECT_EQ(s.q(0, 4, c - 5), kJ);
+  EXPECT_EQ(s.q(0, 4, c + 5), kJ);
+  EXPECT_EQ(s.q(0, 4, c - 6), 0);
+  EXPECT_EQ(s.q(0, 3, c - 1), 0);
+}
+
+TEST(JumpEdge, NeighboursOffAndNegativeJumpFlagged) {
+  Synth s(1, 8, 3, 3);
+  for (std::int64_t g = 5; g < 8; ++g) s.at(0, g, 4) -= 500.0f;  // negative jump
+  st::JumpParams p;
+  p.flag_4_neighbors = false;
+  s.run(p);
+  EXPECT_EQ(s.q(0, 5, 4), kJ);
+  EXPECT_EQ(s.q(0, 5, 3), 0);
+}
+
+TEST(JumpEdge, AllSaturatedAndDnuPixelUntouchedAndNoJumpOnSat) {
+  Synth s(1, 6, 1, 4);
+  for (std::int64_t g = 0; g < 6; ++g) s.q(0, g, 0) = stpipe::dq::kSaturated;
+  // A pre-existing JUMP on a DNU group is removed by the cleanup.
+  s.q(0, 3, 1) = stpipe::dq::kDoNotUse | kJ;
+  s.run();
+  for (std::int64_t g = 0; g < 6; ++g) EXPECT_EQ(s.q(0, g, 0), stpipe::dq::kSaturated);
+  EXPECT_EQ(s.q(0, 3, 1), stpipe::dq::kDoNotUse);
+}
+
+TEST(JumpEdge, ZeroAndNanGainFlagPixelDq) {
+  Synth s(1, 6, 1, 3);
+  s.gain[0] = 0.0f;
+  s.gain[1] = std::numeric_limits<float>::quiet_NaN();
+  for (std::int64_t g = 3; g < 6; ++g) {
+    s.at(0, g, 0) += 1e4f;
+    s.at(0, g, 1) += 1e4f;
+  }
+  s.run();
+  const std::uint32_t ngv = stpipe::dq::kNoGainValue | stpipe::dq::kDoNotUse;
+  EXPECT_EQ(s.pdq[0], ngv);
+  EXPECT_EQ(s.pdq[1], ngv);
+  EXPECT_EQ(s.pdq[2], 0u);
+  // Zero gain: all diffs are 0 in electrons and sigma is NaN, so no jump; NaN gain likewise.
+  EXPECT_EQ(s.q(0, 3, 0), 0);
+  EXPECT_EQ(s.q(0, 3, 1), 0);
+}
+
+TEST(JumpEdge, NanDataIsIgnored) {
+  Synth s(1, 8, 1, 2);
+  s.at(0, 2, 0) = std::numeric_limits<float>::quiet_NaN();
+  for (std::int64_t g = 6; g < 8; ++g) s.at(0, g, 0) += 800.0f;
+  s.run();
+  EXPECT_EQ(s.q(0, 6, 0), kJ);
+  EXPECT_EQ(s.q(0, 2, 0), 0);
+  EXPECT_EQ(s.q(0, 3, 0), 0);
+}
+
+TEST(JumpEdge, TooFewGroupsSkips) {
+  Synth s(1, 2, 1, 2);
+  s.at(0, 1, 0) += 1e4f;
+  const auto r = s.run();
+  EXPECT_TRUE(r.skipped);
+  EXPECT_EQ(s.q(0, 1, 0), 0);
+}
+
+TEST(JumpEdge, TwoUsableDiffsUseThreeGroupThreshold) {
+  // 3 groups: 2 diffs; the smaller |diff| is the median, threshold 6 sigma applies.
+  Synth s(1, 3, 1, 1);
+  s.rn[0] = 1.0f;
+  s.gain[0] = 1.0f;
+  s.at(0, 0, 0) = 0.0f;
+  s.at(0, 1, 0) = 10.0f;
+  // sigma = sqrt(10 + 1) = 3.317; ratio = (d - 10) / 3.317 must exceed 6 -> d > 29.9
+  s.at(0, 2, 0) = 10.0f + 29.0f;
+  s.run();
+  EXPECT_EQ(s.q(0, 2, 0), 0);
+  s.at(0, 2, 0) = 10.0f + 31.0f;
+  s.run();
+  EXPECT_EQ(s.q(0, 2, 0), kJ);
+}
+
+TEST(JumpEdge, SinglePassWithManyGroups) {
+  Synth s(1, 14, 1, 2);
+  for (std::int64_t g = 9; g < 14; ++g) s.at(0, g, 1) += 2000.0f;
+  const auto r = s.run();
+  EXPECT_STREQ(r.mode, "single_pass");
+  EXPECT_EQ(s.q(0, 9, 1), kJ);
+  EXPECT_EQ(s.q(0, 8, 1), 0);
+  EXPECT_EQ(s.q(0, 9, 0), kJ);  // neighbour, since the ratio is between 10 and 1000
+}
+
+TEST(JumpEdge, ShapeMismatchThrows) {
+  Synth s(1, 5, 2, 2);
+  std::vector<float> short_gain(3, 1.0f);
+  EXPECT_THROW(
+      st::detect_jumps(s.shape, {10.0, 10.0, 1, 0}, s.data, s.gdq, s.pdq, short_gain, s.rn),
+      std::invalid_argument);
+  std::vector<float> short_data(s.data.size() - 1);
+  EXPECT_THROW(
+      st::detect_jumps(s.shape, {10.0, 10.0, 1, 0}, short_data, s.gdq, s.pdq, s.gain, s.rn),
+      std::invalid_argument);
+}
+
+TEST(JumpEdge, AfterJumpFlagging) {
+  Synth s(1, 10, 1, 1);
+  for (std::int64_t g = 4; g < 10; ++g) s.at(0, g, 0) += 5000.0f;
+  st::JumpParams p;
+  p.after_jump_flag_dn1 = 100.0;
+  p.after_jump_flag_time1 = 25.0;  // 2 groups of 10 s
+  s.run(p);
+  for (std::int64_t g = 0; g < 10; ++g) EXPECT_EQ(s.q(0, g, 0), (g >= 4 && g <= 6) ? kJ : 0) << g;
+}
