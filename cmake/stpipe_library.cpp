@@ -1,0 +1,1 @@
+// Anchor source of libstpipe.so (its content comes from the area libraries).
