@@ -1,0 +1,32 @@
+// linearity kernel: per-pixel Horner polynomial on every unsaturated group (stcal simple path).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "stpipe/steps/ramp_shape.h"
+
+namespace stpipe::steps {
+
+/// stcal prepare_coefficients on `coeffs` ([ncoeff][ny*nx], modified in place; pass a copy to
+/// keep the reference): pixeldq |= lin_dq; pixels with lin_dq NO_LIN_CORR, any NaN coefficient,
+/// or (then) c[1] == 0 get benign coefficients [0, 1, 0, ...]; the last two cases also set
+/// NO_LIN_CORR in pixeldq. Throws std::invalid_argument on size mismatch or ncoeff < 2.
+void prepare_linearity_coefficients(std::span<float> coeffs, std::int64_t ncoeff,
+                                    std::span<const std::uint32_t> lin_dq,
+                                    std::span<std::uint32_t> pixeldq);
+
+/// Applies the prepared polynomial (f32 Horner, r = c[n-1]*x; r = (r + c[j])*x for j = n-2..1;
+/// r += c[0]) to every group not flagged SATURATED. zeroframe ([nints][ny][nx], may be empty):
+/// zeros stay 0, other values are corrected. Throws std::invalid_argument on size mismatch.
+void apply_linearity(const RampShape& shape, std::span<float> data,
+                     std::span<const std::uint8_t> groupdq, std::span<const float> coeffs,
+                     std::int64_t ncoeff, std::span<float> zeroframe = {});
+
+/// prepare_linearity_coefficients followed by apply_linearity (coeffs modified in place).
+void correct_linearity(const RampShape& shape, std::span<float> data,
+                       std::span<const std::uint8_t> groupdq, std::span<std::uint32_t> pixeldq,
+                       std::span<float> coeffs, std::int64_t ncoeff,
+                       std::span<const std::uint32_t> lin_dq, std::span<float> zeroframe = {});
+
+}  // namespace stpipe::steps

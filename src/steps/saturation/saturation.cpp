@@ -1,0 +1,241 @@
+// saturation kernel: streaming per-group passes over row blocks, dilation via row/column maxima.
+#include "stpipe/steps/saturation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "stpipe/steps/dqflags.h"
+
+namespace stpipe::steps {
+
+namespace {
+
+constexpr std::uint8_t kSat = static_cast<std::uint8_t>(dq::kSaturated);
+constexpr std::uint8_t kDnu = static_cast<std::uint8_t>(dq::kDoNotUse);
+constexpr std::uint8_t kFloor = static_cast<std::uint8_t>(dq::kAdFloor | dq::kDoNotUse);
+
+void require_size(std::size_t got, std::int64_t want, const char* what) {
+  if (static_cast<std::int64_t>(got) != want)
+    throw std::invalid_argument(std::string("saturation: ") + what + " has " + std::to_string(got) +
+                                " elements, expected " + std::to_string(want));
+}
+
+// hrow[x] = OR of src[x-n .. x+n] (outside = 0).
+void dilate_row(const std::uint8_t* src, std::uint8_t* hrow, std::int64_t nx, int n) {
+  if (n == 0) {
+    std::copy(src, src + nx, hrow);
+    return;
+  }
+  std::fill(hrow, hrow + nx, std::uint8_t{0});
+  for (int dx = -n; dx <= n; ++dx) {
+    const std::int64_t lo = std::max<std::int64_t>(0, -dx);
+    const std::int64_t hi = std::min<std::int64_t>(nx, nx - dx);
+    for (std::int64_t x = lo; x < hi; ++x) hrow[x] |= src[x + dx];
+  }
+}
+
+// Sets `flag` in q[y] where any of hmask[y-n .. y+n] is non-zero.
+void apply_vertical(const std::uint8_t* hmask, std::uint8_t* qrow, std::int64_t y, std::int64_t ny,
+                    std::int64_t nx, int n, std::uint8_t flag, std::uint8_t* acc) {
+  const std::int64_t y0 = std::max<std::int64_t>(0, y - n);
+  const std::int64_t y1 = std::min<std::int64_t>(ny - 1, y + n);
+  std::copy(hmask + y0 * nx, hmask + y0 * nx + nx, acc);
+  for (std::int64_t yy = y0 + 1; yy <= y1; ++yy) {
+    const std::uint8_t* h = hmask + yy * nx;
+    for (std::int64_t x = 0; x < nx; ++x) acc[x] |= h[x];
+  }
+  for (std::int64_t x = 0; x < nx; ++x) qrow[x] |= acc[x] ? flag : std::uint8_t{0};
+}
+
+}  // namespace
+
+void flag_saturation(const RampShape& shape, std::span<const float> data,
+                     std::span<std::uint8_t> groupdq, std::span<std::uint32_t> pixeldq,
+                     std::span<float> sat_thresh, std::span<std::uint32_t> sat_dq,
+                     std::span<const float> bias, std::span<float> zeroframe,
+                     const SaturationOptions& opt) {
+  const std::int64_t ny = shape.ny, nx = shape.nx, npix = shape.npix();
+  const std::int64_t nints = shape.nints, ngroups = shape.ngroups;
+  if (ny < 0 || nx < 0 || nints < 0 || ngroups < 0)
+    throw std::invalid_argument("saturation: negative dimension");
+  require_size(data.size(), shape.size(), "data");
+  require_size(groupdq.size(), shape.size(), "groupdq");
+  require_size(pixeldq.size(), npix, "pixeldq");
+  require_size(sat_thresh.size(), npix, "saturation threshold");
+  require_size(sat_dq.size(), npix, "saturation dq");
+  if (!bias.empty()) require_size(bias.size(), npix, "superbias");
+  if (!zeroframe.empty()) require_size(zeroframe.size(), nints * npix, "zeroframe");
+  if (opt.n_pix_grow_sat < 0) throw std::invalid_argument("saturation: n_pix_grow_sat < 0");
+  if (opt.use_read_pattern && opt.nframes < 1)
+    throw std::invalid_argument("saturation: nframes must be >= 1");
+  if (npix == 0) return;
+
+  const int n = opt.n_pix_grow_sat;
+  float* thr = sat_thresh.data();
+  std::uint32_t* sdq = sat_dq.data();
+  const float* d = data.data();
+  std::uint8_t* q = groupdq.data();
+  const float* b = bias.empty() ? nullptr : bias.data();
+  const float no_check_thr = opt.atod_limit + 1.0f;
+
+  // Read-pattern quantities (rp[g] = g*nf+1 .. g*nf+nf; groupgap ignored, as jwst builds it).
+  const int nf = opt.nframes;
+  auto rp_mean = [nf](std::int64_t g) {
+    double sum = 0;
+    for (int k = 1; k <= nf; ++k) sum += static_cast<double>(g * nf + k);
+    return sum / nf;
+  };
+  auto rp_last = [nf](std::int64_t g) { return static_cast<double>(g * nf + nf); };
+
+  std::vector<std::uint8_t> prev(static_cast<std::size_t>(npix));
+  std::vector<std::uint8_t> hmask(static_cast<std::size_t>(npix));
+  std::uint8_t* pv = prev.data();
+  std::uint8_t* hm = hmask.data();
+
+#pragma omp parallel
+  {
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(nx)), acc(row.size());
+    std::uint8_t* src = row.data();
+
+    // 1. NO_SAT_CHECK and NaN thresholds.
+#pragma omp for schedule(static)
+    for (std::int64_t p = 0; p < npix; ++p) {
+      const bool nan = std::isnan(thr[p]);
+      if (nan) sdq[p] |= dq::kNoSatCheck;
+      if (nan || (sdq[p] & dq::kNoSatCheck) == dq::kNoSatCheck) thr[p] = no_check_thr;
+    }
+
+    for (std::int64_t i = 0; i < nints; ++i) {
+      const float* di = d + i * shape.int_stride();
+      std::uint8_t* qi = q + i * shape.int_stride();
+
+      // 2a. Forward pass.
+#pragma omp for schedule(static)
+      for (std::int64_t p = 0; p < npix; ++p) pv[p] = 0;
+      for (std::int64_t g = 0; g < ngroups; ++g) {
+        const float* dg = di + g * npix;
+        std::uint8_t* qg = qi + g * npix;
+#pragma omp for schedule(static)
+        for (std::int64_t y = 0; y < ny; ++y) {
+          const std::int64_t r = y * nx;
+          for (std::int64_t x = 0; x < nx; ++x) {
+            const float v = dg[r + x];
+            const std::uint8_t s = pv[r + x] | static_cast<std::uint8_t>(v >= thr[r + x]);
+            pv[r + x] = s;
+            std::uint8_t qq = qg[r + x] | (s ? kSat : std::uint8_t{0});
+            qq |= (v <= 0.0f) ? kFloor : std::uint8_t{0};
+            qg[r + x] = qq;
+            src[x] = qq & kSat;
+          }
+          if (n > 0) dilate_row(src, hm + r, nx, n);
+        }
+        if (n > 0) {
+#pragma omp for schedule(static)
+          for (std::int64_t y = 0; y < ny; ++y)
+            apply_vertical(hm, qg + y * nx, y, ny, nx, n, kSat, acc.data());
+        }
+      }
+
+      // 2b. Backward dilution pass (DO_NOT_USE where the group-averaged value hid saturation).
+      if (opt.use_read_pattern) {
+        for (std::int64_t g = ngroups - 2; g >= 0; --g) {
+          const double f = rp_mean(g) / rp_last(g);
+          if (f == 1.0) continue;
+          const float* dg = di + g * npix;
+          std::uint8_t* qg = qi + g * npix;
+          const std::uint8_t* qn = qi + (g + 1) * npix;
+#pragma omp for schedule(static)
+          for (std::int64_t y = 0; y < ny; ++y) {
+            const std::int64_t r = y * nx;
+            for (std::int64_t x = 0; x < nx; ++x) {
+              const double fp = (sdq[r + x] & dq::kNoSatCheck) ? 1.0 : f;
+              const bool part =
+                  static_cast<double>(dg[r + x]) >= static_cast<double>(thr[r + x]) * fp &&
+                  (qg[r + x] & (kSat | kDnu)) == 0 && (qn[r + x] & kSat) != 0;
+              src[x] = part ? kDnu : std::uint8_t{0};
+            }
+            if (n > 0) {
+              dilate_row(src, hm + r, nx, n);
+            } else {
+              for (std::int64_t x = 0; x < nx; ++x) qg[r + x] |= src[x];
+            }
+          }
+          if (n > 0) {
+#pragma omp for schedule(static)
+            for (std::int64_t y = 0; y < ny; ++y)
+              apply_vertical(hm, qg + y * nx, y, ny, nx, n, kDnu, acc.data());
+          }
+        }
+
+        // 2c. Group-2 test: a jump to saturation inside group 2 (no dilation).
+        if (ngroups > 2) {
+          const double mean0 = rp_mean(0);
+          const double last2 = rp_last(2);
+          const float mean0_f = static_cast<float>(mean0);
+          const float last2_f = static_cast<float>(last2);
+          const float len1_f = static_cast<float>(nf);
+          const float* d0 = di;
+          const float* d1 = di + npix;
+          std::uint8_t* q1 = qi + npix;
+          const std::uint8_t* q2 = qi + 2 * npix;
+          const bool np1 = opt.numpy1_promotion;
+#pragma omp for schedule(static)
+          for (std::int64_t p = 0; p < npix; ++p) {
+            const float bb = b ? b[p] : 0.0f;
+            const float s1 = d0[p] - bb;
+            bool m1;
+            if (np1) {
+              m1 = (s1 / mean0_f) * last2_f + bb < thr[p];
+            } else {
+              m1 = (static_cast<double>(s1) / mean0) * last2 + static_cast<double>(bb) <
+                   static_cast<double>(thr[p]);
+            }
+            const bool m2 = (d1[p] - d0[p]) > (thr[p] - d0[p]) / len1_f;
+            const bool m3 = (q2[p] & kSat) != 0 && (q1[p] & kSat) == 0;
+            if (m1 && m2 && m3) q1[p] |= kDnu;
+          }
+        }
+      }
+
+      // 2d. ZEROFRAME: zero where saturated (grown) or at the A-to-D floor.
+      if (!zeroframe.empty()) {
+        float* zf = zeroframe.data() + i * npix;
+        if (n > 0) {
+#pragma omp for schedule(static)
+          for (std::int64_t y = 0; y < ny; ++y) {
+            const std::int64_t r = y * nx;
+            for (std::int64_t x = 0; x < nx; ++x)
+              src[x] = static_cast<std::uint8_t>(zf[r + x] >= thr[r + x]);
+            dilate_row(src, hm + r, nx, n);
+          }
+        }
+#pragma omp for schedule(static)
+        for (std::int64_t y = 0; y < ny; ++y) {
+          const std::int64_t r = y * nx;
+          std::uint8_t* a = acc.data();
+          if (n > 0) {
+            const std::int64_t y0 = std::max<std::int64_t>(0, y - n);
+            const std::int64_t y1 = std::min<std::int64_t>(ny - 1, y + n);
+            std::copy(hm + y0 * nx, hm + y0 * nx + nx, a);
+            for (std::int64_t yy = y0 + 1; yy <= y1; ++yy)
+              for (std::int64_t x = 0; x < nx; ++x) a[x] |= hm[yy * nx + x];
+          } else {
+            for (std::int64_t x = 0; x < nx; ++x)
+              a[x] = static_cast<std::uint8_t>(zf[r + x] >= thr[r + x]);
+          }
+          for (std::int64_t x = 0; x < nx; ++x)
+            if (a[x] || zf[r + x] <= 0.0f) zf[r + x] = 0.0f;
+        }
+      }
+    }
+
+    // 3. pixeldq |= (updated) saturation dq.
+#pragma omp for schedule(static)
+    for (std::int64_t p = 0; p < npix; ++p) pixeldq[p] |= sdq[p];
+  }
+}
+
+}  // namespace stpipe::steps
