@@ -1,0 +1,663 @@
+// Ramp fitting kernel: per-pixel segments, Fixsen-weighted OLS and inverse-variance combination.
+#include "stpipe/steps/ramp_fit.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "stpipe/steps/dqflags.h"
+
+namespace stpipe::steps {
+namespace {
+
+constexpr std::uint8_t kDnu = static_cast<std::uint8_t>(dq::kDoNotUse);
+constexpr std::uint8_t kSat = static_cast<std::uint8_t>(dq::kSaturated);
+constexpr std::uint8_t kJump = static_cast<std::uint8_t>(dq::kJumpDet);
+constexpr std::uint8_t kPers = static_cast<std::uint8_t>(dq::kPersistence);
+constexpr std::uint8_t kChargeLoss = static_cast<std::uint8_t>(dq::kChargeLoss);
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kLargeVariance = 1.e6;
+constexpr int kNumPowers = 6;
+constexpr float kPowers[kNumPowers] = {0.0f, 0.4f, 1.0f, 3.0f, 6.0f, 10.0f};
+
+// Index into kPowers of the Fixsen exponent for a segment's signal-to-noise ratio.
+inline int power_index(double snr) {
+  if (snr < 5.) return 0;
+  if (snr < 10.) return 1;
+  if (snr < 20.) return 2;
+  if (snr < 50.) return 3;
+  if (snr < 100.) return 4;
+  return 5;
+}
+
+// Fixed per-call constants.
+struct Consts {
+  std::int64_t nints, ngroups, npix;
+  double tgroup, tframe, t1, ped_tmp;
+  bool suppress;
+  bool save_opt;
+  std::int64_t opt_slots;  // segment slots per integration in the scratch opt arrays
+  // weights[(L * kNumPowers + p) * ngroups + k] = glibc powf(|k - mid| / mid, P)
+  std::vector<double> weights;
+};
+
+// One fitted segment.
+struct Segment {
+  std::int64_t start = 0, length = 0;
+  double slope = 0, sigslope = 0, var_p = 0, var_r = 0, var_e = 0, yint = 0, sigyint = 0,
+         weight = 0;
+};
+
+// Per-integration statistics of a pixel.
+struct IntStats {
+  int cnt_good = 0, cnt_dnu = 0, cnt_dnu_sat = 0, cnt_sat = 0;
+  bool jump = false, pers = false, chargeloss = false, is0 = false, isz = false;
+};
+
+// Per-thread scratch (allocated once per thread).
+struct Scratch {
+  std::vector<double> v, tmp;
+  std::vector<std::uint8_t> q, orig;
+  std::vector<IntStats> stats;
+  std::vector<Segment> segs;      // nints * ngroups
+  std::vector<int> nsegs, rsegs;  // kept segments, reported list size (stcal quirk)
+  std::vector<double> crmag;      // nints * ngroups
+  std::vector<int> ncrs;
+  std::vector<double> int_var_r;  // rateints var_rnoise in double
+  std::vector<Segment> cl_segs;   // CHARGELOSS re-segmentation
+  explicit Scratch(const Consts& c)
+      : v(c.nints * c.ngroups),
+        tmp(c.ngroups + 1),
+        q(c.nints * c.ngroups),
+        orig(c.nints * c.ngroups),
+        stats(c.nints),
+        segs(c.nints * c.ngroups),
+        nsegs(c.nints),
+        rsegs(c.nints),
+        crmag(c.nints * c.ngroups),
+        ncrs(c.nints),
+        int_var_r(c.nints),
+        cl_segs(c.ngroups) {}
+};
+
+// stcal compute_integration_segments on q[0..G) (PERSISTENCE ignored); fills segs, returns the
+// kept count and sets `reported` to stcal's list size.
+int build_segments(const std::uint8_t* q, std::int64_t ngroups, Segment* segs, int& reported) {
+  const std::uint8_t npers = static_cast<std::uint8_t>(~kPers);
+  int n = 0;
+  std::int64_t maxlen = 0;
+  bool in_seg = false;
+  std::int64_t start = 0;
+  auto add = [&](std::int64_t s, std::int64_t e) {
+    if (e - s == 1 && maxlen > 1) return;
+    segs[n].start = s;
+    segs[n].length = e - s;
+    ++n;
+    maxlen = std::max(maxlen, e - s);
+  };
+  for (std::int64_t g = 0; g < ngroups; ++g) {
+    const std::uint8_t qq = q[g] & npers;
+    if (qq == 0) {
+      if (!in_seg) {
+        start = (g > 0 && (q[g - 1] & npers) == kJump) ? g - 1 : g;
+        in_seg = true;
+      }
+    } else if (in_seg) {
+      add(start, g);
+      in_seg = false;
+    }
+  }
+  if (in_seg) add(start, ngroups);
+  reported = n;
+  if (n < 2) return n;
+  if (maxlen < 2) {
+    segs[0].length = 1;
+    return 1;  // stcal keeps the list size unchanged here
+  }
+  int m = 0;
+  for (int j = 0; j < n; ++j)
+    if (segs[j].length != 1) segs[m++] = segs[j];
+  reported = m;
+  return m;
+}
+
+// NaN-last ascending sort of the first n values, then stcal's real_nan_median.
+double nan_median(double* a, int n) {
+  int m = 0;
+  for (int j = 0; j < n; ++j) {
+    const double x = a[j];
+    if (std::isnan(x)) continue;
+    int k = m++;
+    while (k > 0 && a[k - 1] > x) {
+      a[k] = a[k - 1];
+      --k;
+    }
+    a[k] = x;
+  }
+  if (m == 0) return kNaN;
+  if (m == 1) return a[0];
+  if (m == 2) return (a[0] + a[1]) / 2.;
+  if (m & 1) return a[m >> 1];
+  return (a[m >> 1] + a[(m >> 1) - 1]) / 2.;
+}
+
+struct PixelIn {
+  double gain, rnoise, dcurrent;
+  std::uint32_t pdq;
+};
+
+// Read-noise variance of a length-1 or length-2 segment with time t.
+inline double rnoise_short(double rn, double gain, double t) {
+  double rnum = rn / t;
+  rnum = 12. * rnum * rnum;
+  double rden = 6.;
+  rden = rden * gain * gain;
+  return rnum / rden;
+}
+
+// Read-noise variance of a segment of length L >= 3.
+inline double rnoise_default(double rn, double gain, double tgroup, double seglen) {
+  if (gain <= 0. || std::isnan(gain)) return 0.;
+  double rnum = rn / tgroup;
+  rnum = 12. * rnum * rnum;
+  double rden = seglen * seglen * seglen - seglen;
+  rden = rden * gain * gain;
+  return rnum / rden;
+}
+
+inline double len1_timing(const Consts& c, const IntStats& st) {
+  if (!c.suppress) {
+    if (st.is0) return c.t1;
+    if (st.isz) return c.tframe;
+  }
+  return c.tgroup;
+}
+
+// Fits one segment of integration data v (already NaN for SAT groups).
+void fit_segment(const Consts& c, const PixelIn& px, double mr, const IntStats& st, const double* v,
+                 Segment& s) {
+  const double num_p = mr > 0. ? mr + px.dcurrent : px.dcurrent;
+  if (s.length == 1) {
+    const double t = len1_timing(c, st);
+    s.slope = v[s.start] / t;
+    s.var_p = num_p / (t * px.gain);
+    s.var_r = rnoise_short(px.rnoise, px.gain, t);
+    s.var_e = s.var_p + s.var_r;
+    s.sigslope = s.yint = s.sigyint = 0.;
+    s.weight = 1. / s.var_r;
+    return;
+  }
+  if (s.length == 2) {
+    const double d0 = v[s.start], d1 = v[s.start + 1];
+    s.slope = (d1 - d0) / c.tgroup;
+    s.var_p = num_p / (c.tgroup * px.gain);
+    s.var_r = rnoise_short(px.rnoise, px.gain, c.tgroup);
+    s.var_e = s.var_p + s.var_r;
+    s.sigslope = 1.41421356 * px.rnoise;
+    const double second = static_cast<double>(s.start) + 1.;
+    s.yint = d1 * (1. - second) + d0 * second;
+    s.sigyint = s.sigslope;
+    s.weight = 1. / s.var_r;
+    return;
+  }
+  const std::int64_t L = s.length;
+  // Signal to noise and the Fixsen power.
+  const double delta = v[s.start + L - 1] - v[s.start];
+  const double den_snr = px.rnoise * px.rnoise + delta * px.gain;
+  double snr;
+  if (den_snr <= 0. || px.gain == 0.) {
+    snr = 0.;
+  } else {
+    const double S = (delta * px.gain) / std::sqrt(den_snr);
+    snr = S < 0. ? 0. : S;
+  }
+  const double* w = c.weights.data() + (L * kNumPowers + power_index(snr)) * c.ngroups;
+  const double invrn2 = 1. / (px.rnoise * px.rnoise);
+  double sumw = 0., sumx = 0., sumxx = 0., sumy = 0., sumxy = 0.;
+  for (std::int64_t k = 0; k < L; ++k) {
+    const double weight = w[k] * invrn2;
+    const double xval = static_cast<double>(k) + static_cast<double>(s.start);
+    double data = v[s.start + k];
+    data = std::isnan(data) ? 0. : data;
+    const double xwt = xval * weight;
+    sumw += weight;
+    sumx += xwt;
+    sumxx += xval * xwt;
+    sumy += data * weight;
+    sumxy += data * xwt;
+  }
+  const double den = sumw * sumxx - sumx * sumx;
+  const double num = sumw * sumxy - sumx * sumy;
+  const double invden = 1. / den;
+  s.slope = (num * invden) / c.tgroup;
+  s.sigslope = std::sqrt(sumw * invden);
+  s.yint = (sumxx * sumy - sumx * sumxy) * invden;
+  s.sigyint = std::sqrt(sumxx * invden);
+  const double seglen = static_cast<double>(L);
+  s.var_p = num_p / (c.tgroup * px.gain * (seglen - 1.));
+  s.var_r = rnoise_default(px.rnoise, px.gain, c.tgroup, seglen);
+  s.var_e = s.var_p + s.var_r;
+  s.weight = 1. / s.var_r;
+}
+
+// Rate accumulators of one pixel.
+struct RateAcc {
+  double slope = 0, var_poisson = 0, var_rnoise = 0;
+  std::uint32_t dq = 0;
+};
+
+// Results of one integration of one pixel.
+struct IntOut {
+  double slope = 0, var_poisson = 0, var_rnoise = 0, err = 0;
+  std::uint32_t dq = 0;
+};
+
+// Output destinations; opt arrays use ngroups segment slots and ngroups CR slots per integration.
+struct Outs {
+  RateArrays rate;
+  RateArrays rateints;
+  RampFitOptional* opt;
+};
+
+// Fits one pixel; returns true when group 0 is saturated in every integration.
+bool fit_pixel(const Consts& c, const RampFitInputs& in, bool numpy1, std::int64_t pix, Scratch& s,
+               const Outs& o, std::int64_t& max_segs, std::int64_t& max_crs) {
+  const std::int64_t G = c.ngroups, N = c.nints, P = c.npix;
+  std::uint8_t* gdq = in.groupdq.data();
+  const float* data = in.data.data();
+
+  PixelIn px;
+  px.pdq = in.pixeldq[pix];
+  px.gain = static_cast<double>(in.gain[pix]);
+  if (px.gain <= 0. || std::isnan(px.gain)) px.pdq |= dq::kDoNotUse | dq::kNoGainValue;
+  px.rnoise = static_cast<double>(
+      scaled_readnoise(in.readnoise[pix], in.gain[pix], in.timing.nframes, numpy1));
+  px.dcurrent = in.average_dark_current.empty() ? 0. : in.average_dark_current[pix];
+
+  // Load, suppress one-good-group ramps (mutating groupdq, as stcal does) and count.
+  bool all_sat0 = true;
+  bool any_chargeloss = false;
+  for (std::int64_t i = 0; i < N; ++i) {
+    std::uint8_t* q = s.q.data() + i * G;
+    int good_np = 0;
+    for (std::int64_t g = 0; g < G; ++g) {
+      q[g] = gdq[(i * G + g) * P + pix];
+      s.orig[i * G + g] = q[g];
+      good_np += (q[g] & static_cast<std::uint8_t>(~kPers)) == 0;
+    }
+    if (c.suppress && good_np == 1) {
+      for (std::int64_t g = 0; g < G; ++g) {
+        q[g] |= kDnu;
+        gdq[(i * G + g) * P + pix] = q[g];
+      }
+    }
+    all_sat0 = all_sat0 && (q[0] & kSat);
+    IntStats& st = s.stats[i];
+    st = IntStats{};
+    double* v = s.v.data() + i * G;
+    s.ncrs[i] = 0;
+    for (std::int64_t g = 0; g < G; ++g) {
+      const std::uint8_t qq = q[g];
+      st.jump |= (qq & kJump) != 0;
+      st.pers |= (qq & kPers) != 0;
+      st.chargeloss |= (qq & kChargeLoss) != 0;
+      if (qq == 0)
+        ++st.cnt_good;
+      else if (qq & kDnu)
+        ++st.cnt_dnu;
+      if (qq & (kDnu | kSat)) ++st.cnt_dnu_sat;
+      if (qq & kSat) {
+        v[g] = kNaN;
+        ++st.cnt_sat;
+      } else {
+        v[g] = static_cast<double>(data[(i * G + g) * P + pix]);
+      }
+      if (c.save_opt && g > 0 && (qq & kJump)) s.crmag[i * G + s.ncrs[i]++] = v[g] - v[g - 1];
+    }
+    any_chargeloss |= st.chargeloss;
+    if (!c.suppress) {
+      if (st.cnt_good == 1 && q[0] == 0) {
+        st.is0 = true;
+      } else if (st.cnt_good == 0 && !in.zeroframe.empty()) {
+        const double zf = static_cast<double>(in.zeroframe[i * P + pix]);
+        if (zf != 0.) {
+          v[0] = zf;
+          q[0] = 0;
+          st.cnt_good = 1;
+          --st.cnt_dnu_sat;
+          if (st.cnt_sat == G) --st.cnt_sat;
+          if (st.cnt_dnu == G) --st.cnt_dnu;
+          st.isz = true;
+        }
+      }
+    }
+    if (c.save_opt) max_crs = std::max<std::int64_t>(max_crs, s.ncrs[i]);
+  }
+
+  // Median rate over the integrations.
+  double mr = 0.;
+  if (G == 1) {
+    double acc = 0.;
+    for (std::int64_t i = 0; i < N; ++i) acc += s.v[i * G] / c.t1;
+    mr = acc / static_cast<double>(N);
+  } else {
+    double acc = 0.;
+    for (std::int64_t i = 0; i < N; ++i) {
+      const double* v = s.v.data() + i * G;
+      const std::uint8_t* q = s.q.data() + i * G;
+      double m;
+      if (s.stats[i].is0) {
+        m = v[0] / c.t1;
+      } else if (s.stats[i].isz) {
+        m = v[0] / c.tframe;
+      } else {
+        double* w = s.tmp.data();
+        for (std::int64_t g = 0; g < G; ++g) w[g] = (q[g] & kDnu) ? kNaN : v[g] / c.tgroup;
+        const double loc0 = w[0];
+        bool all_nan = true;
+        for (std::int64_t k = 0; k < G - 1; ++k) {
+          w[k] = (q[k + 1] & kJump) ? kNaN : w[k + 1] - w[k];
+          if (!std::isnan(w[k])) all_nan = false;
+        }
+        if (all_nan && !std::isnan(loc0)) w[0] = loc0;
+        m = nan_median(w, static_cast<int>(G - 1));
+      }
+      if (std::isnan(m)) m = 0.;
+      acc += m;
+    }
+    mr = acc / static_cast<double>(static_cast<float>(N));
+  }
+
+  // Per-integration fits.
+  RateAcc rate;
+  rate.dq = px.pdq;
+  int dnu_cnt = 0, sat_cnt = 0;
+  bool rate_sat = false;
+  for (std::int64_t i = 0; i < N; ++i) {
+    const IntStats& st = s.stats[i];
+    const std::uint8_t* q = s.q.data() + i * G;
+    const double* v = s.v.data() + i * G;
+    Segment* segs = s.segs.data() + i * G;
+    IntOut io;
+    io.dq = px.pdq;
+    if (st.jump) {
+      io.dq |= dq::kJumpDet;
+      rate.dq |= dq::kJumpDet;
+    }
+    if (st.pers) {
+      io.dq |= dq::kPersistence;
+      rate.dq |= dq::kPersistence;
+    }
+    int nseg = 0, reported = 0;
+    if (q[0] & kSat) {
+      io.dq |= dq::kDoNotUse | dq::kSaturated;
+      io.slope = kNaN;
+    } else {
+      nseg = build_segments(q, G, segs, reported);
+    }
+    s.nsegs[i] = nseg;
+    s.rsegs[i] = reported;
+    if (st.cnt_dnu_sat == G) {
+      io.dq |= dq::kDoNotUse;
+      if (st.cnt_sat == G) io.dq |= dq::kSaturated;
+      for (int j = 0; j < nseg; ++j) segs[j] = Segment{segs[j].start, segs[j].length};
+    } else if (nseg > 0) {
+      double inv_r = 0., inv_p = 0., inv_e = 0., num = 0.;
+      for (int j = 0; j < nseg; ++j) {
+        Segment& sg = segs[j];
+        fit_segment(c, px, mr, st, v, sg);
+        inv_r += 1. / sg.var_r;
+        if (sg.var_p > 0.) inv_p += 1. / sg.var_p;
+        inv_e += 1. / sg.var_e;
+        num += sg.slope / sg.var_r;
+      }
+      if (inv_p > 0.) io.var_poisson = 1. / inv_p;
+      if (io.var_poisson >= kLargeVariance) io.var_poisson = 0.;
+      io.var_rnoise = 1. / inv_r;
+      if (io.var_rnoise >= kLargeVariance) io.var_rnoise = 0.;
+      if (io.dq & (dq::kDoNotUse | dq::kSaturated)) {
+        io.slope = kNaN;
+        io.var_poisson = io.var_rnoise = io.err = 0.;
+      } else {
+        const double var_err = 1. / inv_e;
+        io.slope = num * io.var_rnoise;
+        io.err = var_err > kLargeVariance ? 0. : std::sqrt(var_err);
+      }
+      if (inv_p > 0.) rate.var_poisson += inv_p;
+      rate.var_rnoise += inv_r;
+      rate.slope += num;
+    }
+    if (io.dq & dq::kDoNotUse) {
+      ++dnu_cnt;
+      io.slope = kNaN;
+    }
+    if (c.save_opt) {
+      double ped = 0.;
+      if (!(io.dq & dq::kSaturated)) {
+        ped = v[0] - io.slope * c.ped_tmp;
+        if (std::isnan(ped)) ped = 0.;
+      }
+      o.opt->pedestal[i * P + pix] = static_cast<float>(ped);
+    }
+    if (io.dq & dq::kSaturated) {
+      ++sat_cnt;
+      io.slope = kNaN;
+    }
+    if (st.cnt_sat > 0) {
+      io.dq |= dq::kSaturated;
+      rate_sat = true;
+    }
+    const std::int64_t oi = i * P + pix;
+    o.rateints.slope[oi] = static_cast<float>(io.slope);
+    o.rateints.dq[oi] = io.dq;
+    o.rateints.var_poisson[oi] = static_cast<float>(io.var_poisson);
+    o.rateints.var_rnoise[oi] = static_cast<float>(io.var_rnoise);
+    s.int_var_r[i] = io.var_rnoise;
+    o.rateints.err[oi] = static_cast<float>(io.err);
+  }
+
+  if (dnu_cnt == N) rate.dq |= dq::kDoNotUse;
+  if (sat_cnt == N) rate.dq |= dq::kSaturated;
+  if (rate.var_poisson > 0.) rate.var_poisson = 1. / rate.var_poisson;
+  if (rate.var_poisson >= kLargeVariance || rate.var_poisson < 0.) rate.var_poisson = 0.;
+  if (rate.var_rnoise > 0.) rate.var_rnoise = 1. / rate.var_rnoise;
+  if (rate.var_rnoise >= kLargeVariance) rate.var_rnoise = 0.;
+  double err = std::sqrt(rate.var_poisson + rate.var_rnoise);
+  if (rate.dq & (dq::kDoNotUse | dq::kSaturated)) {
+    rate.slope = kNaN;
+    rate.var_poisson = rate.var_rnoise = err = 0.;
+  }
+  if (rate_sat) rate.dq |= dq::kSaturated;
+  if (!std::isnan(rate.slope)) rate.slope = rate.slope * rate.var_rnoise;
+
+  // CHARGELOSS: recompute the read-noise variances with CHARGELOSS|DNU groups restored.
+  if (any_chargeloss) {
+    double evar_r = 0.;
+    for (std::int64_t i = 0; i < N; ++i) {
+      const std::int64_t oi = i * P + pix;
+      if (!s.stats[i].chargeloss) {
+        if (s.int_var_r[i] > 0.) evar_r += 1. / s.int_var_r[i];
+        continue;
+      }
+      std::uint8_t* oq = s.orig.data() + i * G;
+      for (std::int64_t g = 0; g < G; ++g)
+        if (oq[g] & kChargeLoss) oq[g] ^= static_cast<std::uint8_t>(kDnu | kChargeLoss);
+      int reported = 0;
+      const int nseg = build_segments(oq, G, s.cl_segs.data(), reported);
+      double inv = 0.;
+      for (int j = 0; j < nseg; ++j) {
+        const std::int64_t L = s.cl_segs[j].length;
+        double svar;
+        if (L == 1)
+          svar = rnoise_short(px.rnoise, px.gain, len1_timing(c, s.stats[i]));
+        else if (L == 2)
+          svar = rnoise_short(px.rnoise, px.gain, c.tgroup);
+        else
+          svar = rnoise_default(px.rnoise, px.gain, c.tgroup, static_cast<double>(L));
+        if (svar > 0.) inv += 1. / svar;
+      }
+      double vr = 1. / inv;
+      if (vr >= kLargeVariance) vr = 0.;
+      o.rateints.var_rnoise[oi] = static_cast<float>(vr);
+      evar_r += inv;
+    }
+    if (evar_r > 0.) rate.var_rnoise = 1. / evar_r;
+    if (rate.var_rnoise >= kLargeVariance) rate.var_rnoise = 0.;
+  }
+
+  o.rate.slope[pix] = static_cast<float>(rate.slope);
+  o.rate.dq[pix] = rate.dq;
+  o.rate.var_poisson[pix] = static_cast<float>(rate.var_poisson);
+  o.rate.var_rnoise[pix] = static_cast<float>(rate.var_rnoise);
+  o.rate.err[pix] = static_cast<float>(err);
+
+  if (c.save_opt) {
+    RampFitOptional& op = *o.opt;
+    for (std::int64_t i = 0; i < N; ++i) {
+      max_segs = std::max<std::int64_t>(max_segs, s.rsegs[i]);
+      const Segment* segs = s.segs.data() + i * G;
+      for (int j = 0; j < s.nsegs[i]; ++j) {
+        const std::int64_t oi = (i * c.opt_slots + j) * P + pix;
+        op.slope[oi] = static_cast<float>(segs[j].slope);
+        op.sigslope[oi] = static_cast<float>(segs[j].sigslope);
+        op.var_poisson[oi] = static_cast<float>(segs[j].var_p);
+        op.var_rnoise[oi] = static_cast<float>(segs[j].var_r);
+        op.yint[oi] = static_cast<float>(segs[j].yint);
+        op.sigyint[oi] = static_cast<float>(segs[j].sigyint);
+        op.weights[oi] = static_cast<float>(segs[j].weight);
+      }
+      for (int j = 0; j < s.ncrs[i]; ++j)
+        op.crmag[(i * c.opt_slots + j) * P + pix] = static_cast<float>(s.crmag[i * G + j]);
+    }
+  }
+  return all_sat0;
+}
+
+void check_rate(const RateArrays& r, std::size_t n, const char* what) {
+  if (r.slope.size() != n || r.dq.size() != n || r.err.size() != n || r.var_poisson.size() != n ||
+      r.var_rnoise.size() != n)
+    throw std::invalid_argument(std::string("fit_ramps: ") + what + " arrays have the wrong size");
+}
+
+// Shrinks a (nints, slots, npix) array to (nints, keep, npix).
+void compact(std::vector<float>& a, std::int64_t nints, std::int64_t slots, std::int64_t keep,
+             std::int64_t npix) {
+  for (std::int64_t i = 0; i < nints; ++i)
+    for (std::int64_t j = 0; j < keep; ++j)
+      std::memmove(a.data() + (i * keep + j) * npix, a.data() + (i * slots + j) * npix,
+                   sizeof(float) * npix);
+  a.resize(nints * keep * npix);
+}
+
+constexpr std::int64_t kTileRows = 4;
+
+}  // namespace
+
+float scaled_readnoise(float readnoise, float gain, int nframes, bool numpy1) {
+  const double root = std::sqrt(2.0 * nframes);
+  if (numpy1) return readnoise * (gain / static_cast<float>(root));
+  return static_cast<float>(static_cast<double>(readnoise) * (static_cast<double>(gain) / root));
+}
+
+bool fit_ramps(const RampFitInputs& in, const RampFitParams& params, const RateArrays& rate,
+               const RateArrays& rateints, RampFitOptional* opt) {
+  const RampShape& sh = in.shape;
+  if (sh.nints <= 0 || sh.ngroups <= 0 || sh.ny <= 0 || sh.nx <= 0)
+    throw std::invalid_argument("fit_ramps: empty or negative ramp shape");
+  const auto cube = static_cast<std::size_t>(sh.size());
+  const auto plane = static_cast<std::size_t>(sh.npix());
+  if (in.data.size() != cube || in.groupdq.size() != cube)
+    throw std::invalid_argument("fit_ramps: data/groupdq size does not match the ramp shape");
+  if (in.pixeldq.size() != plane || in.gain.size() != plane || in.readnoise.size() != plane)
+    throw std::invalid_argument("fit_ramps: pixeldq/gain/readnoise must be ny*nx");
+  if (!in.average_dark_current.empty() && in.average_dark_current.size() != plane)
+    throw std::invalid_argument("fit_ramps: average_dark_current must be ny*nx or empty");
+  if (!in.zeroframe.empty() && in.zeroframe.size() != plane * sh.nints)
+    throw std::invalid_argument("fit_ramps: zeroframe must be nints*ny*nx or empty");
+  if (in.timing.nframes <= 0) throw std::invalid_argument("fit_ramps: nframes must be positive");
+  check_rate(rate, plane, "rate");
+  check_rate(rateints, plane * sh.nints, "rateints");
+  if (params.save_opt && opt == nullptr)
+    throw std::invalid_argument("fit_ramps: save_opt needs an optional-results destination");
+
+  Consts c;
+  c.nints = sh.nints;
+  c.ngroups = sh.ngroups;
+  c.npix = sh.npix();
+  c.tgroup = static_cast<double>(static_cast<float>(in.timing.group_time));
+  c.tframe = static_cast<double>(static_cast<float>(in.timing.frame_time));
+  c.t1 = (static_cast<double>(static_cast<float>(in.timing.nframes)) + 1.) * c.tframe / 2.;
+  c.ped_tmp = ((in.timing.nframes + 1) / 2. + in.drop_frames1) /
+              static_cast<double>(in.timing.nframes + in.timing.groupgap);
+  c.suppress = params.suppress_one_group && sh.ngroups > 1;
+  c.save_opt = params.save_opt;
+  c.opt_slots = sh.ngroups;
+  // Fixsen weights, tabulated with glibc powf (scalar calls only).
+  c.weights.assign((sh.ngroups + 1) * kNumPowers * sh.ngroups, 0.0);
+  for (std::int64_t L = 3; L <= sh.ngroups; ++L) {
+    const double mid = static_cast<double>(L - 1) / 2.;
+    const double invmid = 1. / mid;
+    for (int p = 0; p < kNumPowers; ++p)
+      for (std::int64_t k = 0; k < L; ++k) {
+        volatile float base =
+            static_cast<float>(std::fabs((static_cast<double>(k) - mid) * invmid));
+        c.weights[(L * kNumPowers + p) * sh.ngroups + k] =
+            static_cast<double>(::powf(base, kPowers[p]));
+      }
+  }
+
+  if (params.save_opt) {
+    const std::size_t n = static_cast<std::size_t>(sh.nints * c.opt_slots) * plane;
+    for (auto* a : {&opt->slope, &opt->sigslope, &opt->var_poisson, &opt->var_rnoise, &opt->yint,
+                    &opt->sigyint, &opt->weights, &opt->crmag})
+      a->assign(n, 0.0f);
+    opt->pedestal.assign(plane * sh.nints, 0.0f);
+  }
+
+  Outs o{rate, rateints, opt};
+  const std::int64_t ntiles = (sh.ny + kTileRows - 1) / kTileRows;
+  std::int64_t max_segs = -1, max_crs = 0;
+  int all_sat = 1;
+#pragma omp parallel reduction(max : max_segs, max_crs) reduction(&& : all_sat)
+  {
+    Scratch s(c);
+#pragma omp for schedule(dynamic, 4)
+    for (std::int64_t t = 0; t < ntiles; ++t)
+      for (std::int64_t y = t * kTileRows; y < std::min(sh.ny, (t + 1) * kTileRows); ++y)
+        for (std::int64_t x = 0; x < sh.nx; ++x) {
+          const bool a =
+              fit_pixel(c, in, params.numpy1_readnoise, y * sh.nx + x, s, o, max_segs, max_crs);
+          all_sat = all_sat && a;
+        }
+  }
+  if (params.save_opt) {
+    max_segs = std::max<std::int64_t>(max_segs, 0);
+    opt->max_segs = max_segs;
+    opt->max_crs = max_crs;
+    for (auto* a : {&opt->slope, &opt->sigslope, &opt->var_poisson, &opt->var_rnoise, &opt->yint,
+                    &opt->sigyint, &opt->weights})
+      compact(*a, sh.nints, c.opt_slots, max_segs, c.npix);
+    compact(opt->crmag, sh.nints, c.opt_slots, max_crs, c.npix);
+  }
+  return all_sat != 0;
+}
+
+RampFitResult fit_ramps(const RampFitInputs& in, const RampFitParams& params) {
+  RampFitResult r;
+  const auto plane = static_cast<std::size_t>(in.shape.npix());
+  r.rate = RateProduct(plane);
+  r.rateints =
+      RateProduct(plane * static_cast<std::size_t>(std::max<std::int64_t>(in.shape.nints, 0)));
+  r.all_saturated =
+      fit_ramps(in, params, r.rate.view(), r.rateints.view(), params.save_opt ? &r.opt : nullptr);
+  return r;
+}
+
+}  // namespace stpipe::steps
