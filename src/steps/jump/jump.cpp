@@ -333,7 +333,7 @@ JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
   if (skipped) {
     res.skipped = true;
     res.mode = "skipped";
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (ntiles > 1)
     for (std::int64_t t = 0; t < ntiles; ++t)
       for (std::int64_t y = t * kTileRows; y < std::min(g.ny, (t + 1) * kTileRows); ++y)
         for (std::int64_t x = 0; x < g.nx; ++x) cleanup_pixel(c, y * g.nx + x);
@@ -344,7 +344,7 @@ JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
   const int nthreads = omp_get_max_threads();
   std::vector<std::vector<NeighborEvent>> events(nthreads);
   std::int64_t primary = 0;
-#pragma omp parallel reduction(+ : primary)
+#pragma omp parallel if (ntiles > 1) reduction(+ : primary)
   {
     Scratch s(g);
     auto& ev = events[omp_get_thread_num()];
@@ -374,7 +374,7 @@ JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
   }
 
   if (c.after_jump) {
-#pragma omp parallel
+#pragma omp parallel if (ntiles > 1)
     {
       Scratch s(g);
 #pragma omp for schedule(dynamic, 4)

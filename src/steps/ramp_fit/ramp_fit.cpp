@@ -625,7 +625,7 @@ bool fit_ramps(const RampFitInputs& in, const RampFitParams& params, const RateA
   const std::int64_t ntiles = (sh.ny + kTileRows - 1) / kTileRows;
   std::int64_t max_segs = -1, max_crs = 0;
   int all_sat = 1;
-#pragma omp parallel reduction(max : max_segs, max_crs) reduction(&& : all_sat)
+#pragma omp parallel if (ntiles > 1) reduction(max : max_segs, max_crs) reduction(&& : all_sat)
   {
     Scratch s(c);
 #pragma omp for schedule(dynamic, 4)

@@ -210,3 +210,191 @@ TEST(RampFitVectors, Nf4Optional) {
   STPIPE_REQUIRE_SHARED_DATA();
   run_opt_case(kNf4);
 }
+
+// Synthetic ramps: ny=1 row of nx pixels, 10 s groups, gain 2, read noise 5 DN.
+namespace {
+struct Synth {
+  st::RampShape shape;
+  std::vector<float> data, gain, rn;
+  std::vector<std::uint8_t> gdq;
+  std::vector<std::uint32_t> pdq;
+  Synth(std::int64_t nints, std::int64_t ngroups, std::int64_t nx, float rate = 3.0f)
+      : shape{nints, ngroups, 1, nx},
+        data(shape.size()),
+        gain(nx, 2.0f),
+        rn(nx, 5.0f),
+        gdq(shape.size(), 0),
+        pdq(nx, 0) {
+    for (std::int64_t i = 0; i < nints; ++i)
+      for (std::int64_t g = 0; g < ngroups; ++g)
+        for (std::int64_t p = 0; p < nx; ++p)
+          at(i, g, p) = 50.0f + rate * 10.0f * static_cast<float>(g);
+  }
+  float& at(std::int64_t i, std::int64_t g, std::int64_t p) {
+    return data[(i * shape.ngroups + g) * shape.npix() + p];
+  }
+  std::uint8_t& q(std::int64_t i, std::int64_t g, std::int64_t p) {
+    return gdq[(i * shape.ngroups + g) * shape.npix() + p];
+  }
+  st::RampFitResult run(st::RampFitParams p = {}) {
+    st::RampFitInputs in;
+    in.shape = shape;
+    in.timing = {10.0, 10.0, 1, 0};
+    in.data = data;
+    in.groupdq = gdq;
+    in.pixeldq = pdq;
+    in.gain = gain;
+    in.readnoise = rn;
+    return st::fit_ramps(in, p);
+  }
+};
+}  // namespace
+
+TEST(RampFitEdge, CleanRampGivesItsRate) {
+  Synth s(2, 10, 3);
+  auto r = s.run();
+  for (int p = 0; p < 3; ++p) {
+    EXPECT_NEAR(r.rate.slope[p], 3.0f, 1e-5f);
+    EXPECT_EQ(r.rate.dq[p], 0u);
+    EXPECT_GT(r.rate.var_poisson[p], 0.0f);
+    // Exposure read-noise variance: two integrations of 12 rn_e^2 / (tg^2 (L^3 - L) g^2)
+    // with rn_e = 5 * 2 / sqrt(2).
+    const double rne = 5.0 * 2.0 / std::sqrt(2.0);
+    const double one = 12.0 * (rne / 10.0) * (rne / 10.0) / (990.0 * 4.0);
+    EXPECT_NEAR(r.rate.var_rnoise[p], one / 2.0, one * 1e-6);
+    EXPECT_FLOAT_EQ(r.rate.err[p], std::sqrt(r.rate.var_poisson[p] + r.rate.var_rnoise[p]));
+  }
+}
+
+TEST(RampFitEdge, JumpSplitsTheRamp) {
+  Synth s(1, 10, 2);
+  for (std::int64_t g = 5; g < 10; ++g) s.at(0, g, 1) += 1000.0f;
+  s.q(0, 5, 1) = dq::kJumpDet;
+  auto r = s.run();
+  EXPECT_NEAR(r.rate.slope[1], 3.0f, 1e-5f);
+  EXPECT_EQ(r.rate.dq[1], dq::kJumpDet);
+  EXPECT_EQ(r.rate.dq[0], 0u);
+}
+
+TEST(RampFitEdge, AllSaturatedPixel) {
+  Synth s(1, 6, 2);
+  for (std::int64_t g = 0; g < 6; ++g) s.q(0, g, 0) = dq::kSaturated;
+  auto r = s.run();
+  EXPECT_TRUE(std::isnan(r.rate.slope[0]));
+  EXPECT_EQ(r.rate.dq[0], dq::kDoNotUse | dq::kSaturated);
+  EXPECT_EQ(r.rate.var_poisson[0], 0.0f);
+  EXPECT_EQ(r.rate.var_rnoise[0], 0.0f);
+  EXPECT_EQ(r.rate.err[0], 0.0f);
+  EXPECT_TRUE(std::isnan(r.rateints.slope[0]));
+  EXPECT_FALSE(std::isnan(r.rate.slope[1]));
+  EXPECT_FALSE(r.all_saturated);
+  // Partial saturation keeps the slope and sets SAT.
+  Synth t(1, 6, 1);
+  t.q(0, 4, 0) = t.q(0, 5, 0) = dq::kSaturated;
+  auto r2 = t.run();
+  EXPECT_NEAR(r2.rate.slope[0], 3.0f, 1e-5f);
+  EXPECT_EQ(r2.rate.dq[0], dq::kSaturated);
+}
+
+TEST(RampFitEdge, EverythingSaturatedInGroupZero) {
+  Synth s(1, 4, 2);
+  for (std::int64_t p = 0; p < 2; ++p)
+    for (std::int64_t g = 0; g < 4; ++g) s.q(0, g, p) = dq::kSaturated;
+  EXPECT_TRUE(s.run().all_saturated);
+}
+
+TEST(RampFitEdge, SingleGroupExposure) {
+  Synth s(1, 1, 1);
+  s.at(0, 0, 0) = 40.0f;
+  auto r = s.run();  // suppress_one_group is forced off for ngroups == 1
+  // One good 0th group: slope = v / ((nframes + 1) * tframe / 2) = 40 / 10.
+  EXPECT_FLOAT_EQ(r.rate.slope[0], 4.0f);
+  EXPECT_EQ(r.rate.dq[0], 0u);
+  EXPECT_GT(r.rate.var_rnoise[0], 0.0f);
+}
+
+TEST(RampFitEdge, OneGoodGroupSuppressedOrNot) {
+  Synth s(1, 5, 1);
+  for (std::int64_t g = 1; g < 5; ++g) s.q(0, g, 0) = dq::kSaturated;
+  auto r = s.run();
+  EXPECT_TRUE(std::isnan(r.rate.slope[0]));
+  EXPECT_TRUE(r.rate.dq[0] & dq::kDoNotUse);
+  EXPECT_EQ(s.q(0, 0, 0), dq::kDoNotUse);  // groupdq is mutated as stcal does
+  Synth t(1, 5, 1);
+  for (std::int64_t g = 1; g < 5; ++g) t.q(0, g, 0) = dq::kSaturated;
+  st::RampFitParams p;
+  p.suppress_one_group = false;
+  auto r2 = t.run(p);
+  EXPECT_FLOAT_EQ(r2.rate.slope[0], 50.0f / 10.0f);  // v / t1, t1 = tframe for nframes 1
+  EXPECT_EQ(r2.rate.dq[0], dq::kSaturated);
+  EXPECT_EQ(t.q(0, 0, 0), 0);
+}
+
+TEST(RampFitEdge, ZeroAndNanGain) {
+  Synth s(1, 6, 3);
+  s.gain[0] = 0.0f;
+  s.gain[1] = std::numeric_limits<float>::quiet_NaN();
+  auto r = s.run();
+  for (int p = 0; p < 2; ++p) {
+    EXPECT_TRUE(std::isnan(r.rate.slope[p]));
+    EXPECT_EQ(r.rate.dq[p], dq::kDoNotUse | dq::kNoGainValue);
+    EXPECT_EQ(r.rate.var_poisson[p], 0.0f);
+    EXPECT_EQ(r.rate.err[p], 0.0f);
+    EXPECT_EQ(r.rateints.dq[p], dq::kDoNotUse | dq::kNoGainValue);
+  }
+  EXPECT_NEAR(r.rate.slope[2], 3.0f, 1e-5f);
+}
+
+TEST(RampFitEdge, NanDataInsideASegmentCountsAsZero) {
+  // stcal replaces a NaN inside a segment by 0 in the weighted sums.
+  Synth a(1, 8, 1), b(1, 8, 1);
+  a.at(0, 3, 0) = std::numeric_limits<float>::quiet_NaN();
+  b.at(0, 3, 0) = 0.0f;
+  auto ra = a.run(), rb = b.run();
+  EXPECT_FLOAT_EQ(ra.rate.slope[0], rb.rate.slope[0]);
+  EXPECT_NE(ra.rate.slope[0], 3.0f);
+  // Flagged DNU, the same NaN group splits the ramp and the slope is the true rate.
+  Synth c(1, 8, 1);
+  c.at(0, 3, 0) = std::numeric_limits<float>::quiet_NaN();
+  c.q(0, 3, 0) = dq::kDoNotUse;
+  EXPECT_NEAR(c.run().rate.slope[0], 3.0f, 1e-5f);
+}
+
+TEST(RampFitEdge, ChargeLossRecomputesReadNoiseOnly) {
+  Synth s(1, 10, 1);
+  for (std::int64_t g = 5; g < 10; ++g) s.q(0, g, 0) = dq::kChargeLoss | dq::kDoNotUse;
+  auto r = s.run();
+  EXPECT_NEAR(r.rate.slope[0], 3.0f, 1e-5f);
+  // var_rnoise comes from the whole 10-group ramp; the slope from the first 5 groups.
+  const double rne = static_cast<double>(st::scaled_readnoise(5.0f, 2.0f, 1, false));
+  const double want = 12.0 * (rne / 10.0) * (rne / 10.0) / (990.0 * 2.0 * 2.0);
+  EXPECT_FLOAT_EQ(r.rateints.var_rnoise[0], static_cast<float>(want));
+  EXPECT_FLOAT_EQ(r.rate.var_rnoise[0], static_cast<float>(want));
+}
+
+TEST(RampFitEdge, ShapeMismatchThrows) {
+  Synth s(1, 5, 2);
+  st::RampFitInputs in;
+  in.shape = s.shape;
+  in.timing = {10.0, 10.0, 1, 0};
+  in.data = s.data;
+  in.groupdq = s.gdq;
+  in.pixeldq = s.pdq;
+  in.gain = s.gain;
+  std::vector<float> rn(1, 5.0f);
+  in.readnoise = rn;
+  EXPECT_THROW(st::fit_ramps(in), std::invalid_argument);
+  in.readnoise = s.rn;
+  std::vector<float> zf(3);
+  in.zeroframe = zf;
+  EXPECT_THROW(st::fit_ramps(in), std::invalid_argument);
+}
+
+TEST(RampFitEdge, ReadnoiseScalingModes) {
+  // numpy-1 rounds the quotient to float32 first; numpy-2 keeps it in double.
+  const float rn = 7.3f, g = 1.83f;
+  const float n1 = st::scaled_readnoise(rn, g, 4, true);
+  const float n2 = st::scaled_readnoise(rn, g, 4, false);
+  EXPECT_EQ(n1, rn * (g / static_cast<float>(std::sqrt(8.0))));
+  EXPECT_EQ(n2, static_cast<float>(7.3f * (static_cast<double>(g) / std::sqrt(8.0))));
+}
