@@ -26,6 +26,8 @@ struct Check {
   nlohmann::json default_value;               ///< typed default after checking (null for None)
   std::string help;                           ///< inline comment
   std::string text;                           ///< the check as written, e.g. "float(default=4.0)"
+  nlohmann::json default_text;                ///< default as written: string, list of strings,
+                                              ///< or null for None (re-checked when used)
 };
 
 /// A configspec tree: a section holding checks and subsections in declaration order.
