@@ -13,6 +13,8 @@ namespace stpipe::steps {
 
 namespace {
 
+// Below this many pixels per plane the per-group barriers cost more than they save.
+constexpr std::int64_t kParallelMinPixels = 16384;
 constexpr std::uint8_t kSat = static_cast<std::uint8_t>(dq::kSaturated);
 constexpr std::uint8_t kDnu = static_cast<std::uint8_t>(dq::kDoNotUse);
 constexpr std::uint8_t kFloor = static_cast<std::uint8_t>(dq::kAdFloor | dq::kDoNotUse);
@@ -95,7 +97,7 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
   std::uint8_t* pv = prev.data();
   std::uint8_t* hm = hmask.data();
 
-#pragma omp parallel
+#pragma omp parallel if (npix >= kParallelMinPixels)
   {
     std::vector<std::uint8_t> row(static_cast<std::size_t>(nx)), acc(row.size());
     std::uint8_t* src = row.data();
