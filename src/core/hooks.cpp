@@ -248,6 +248,7 @@ std::unique_ptr<Step> make_hook(Step& owner, const std::string& text, const std:
       return step;
     }
     if (!info && m[1].str().find('.') != std::string::npos && !m[2].matched) {
+      if (!current_hook_resolver()) ensure_python_bridge(StepRegistry::global());
       if (auto resolver = current_hook_resolver()) {
         if (auto step = resolver(m[1].str())) {
           Step::configure(*step, {}, name, reg);

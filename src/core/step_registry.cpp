@@ -39,6 +39,19 @@ void StepRegistry::add(std::function<std::unique_ptr<Step>()> factory) {
 }
 
 const StepClassInfo* StepRegistry::find(const std::string& name) const {
+  if (const auto* info = find_registered(name)) return info;
+  auto* self = const_cast<StepRegistry*>(this);
+  if (!resolver_ && name.find('.') != std::string::npos && this == &StepRegistry::global()) {
+    ensure_python_bridge(*self);
+  }
+  if (resolver_) {
+    resolver_(*self, name);
+    return find_registered(name);
+  }
+  return nullptr;
+}
+
+const StepClassInfo* StepRegistry::find_registered(const std::string& name) const {
   auto it = lookup_.find(name);
   if (it != lookup_.end()) return &classes_.at(it->second);
   // "pkg::alias" scoping and dotted Python names: match the last component.
@@ -75,7 +88,7 @@ StepRegistry& StepRegistry::global() {
 }
 
 void load_plugin(StepRegistry& registry, const std::string& path) {
-  static std::mutex mutex;
+  static std::recursive_mutex mutex;
   static std::set<std::pair<const StepRegistry*, std::string>> loaded;
   std::lock_guard lock(mutex);
   std::error_code ec;
@@ -93,6 +106,23 @@ void load_plugin(StepRegistry& registry, const std::string& path) {
   }
   fn(registry);
   loaded.insert({&registry, key});
+}
+
+bool ensure_python_bridge(StepRegistry& registry) {
+  static std::mutex mutex;
+  static bool tried = false, loaded = false;
+  std::lock_guard lock(mutex);
+  if (tried) return loaded;
+  tried = true;
+  if (const char* off = std::getenv("STPIPE_NO_PYTHON_BRIDGE"); off && *off) return false;
+  Dl_info info{};
+  if (!::dladdr(reinterpret_cast<void*>(&ensure_python_bridge), &info) || !info.dli_fname) return false;
+  std::filesystem::path lib = std::filesystem::path(info.dli_fname).parent_path() / "libstpipe_python_bridge.so";
+  std::error_code ec;
+  if (!std::filesystem::exists(lib, ec)) return false;
+  load_plugin(registry, lib.string());
+  loaded = true;
+  return true;
 }
 
 void load_plugins_from_env(StepRegistry& registry) {

@@ -40,13 +40,25 @@ class StepRegistry {
   /// Every class, sorted by name.
   std::vector<const StepClassInfo*> classes() const;
 
+  /// A resolver asked for names not registered (e.g. the Python bridge importing
+  /// `mymodule.MyStep`); it may add classes to the registry.
+  using ClassResolver = std::function<void(StepRegistry&, const std::string& name)>;
+  void set_class_resolver(ClassResolver resolver) { resolver_ = std::move(resolver); }
+
   /// The process-wide registry, with the built-in steps registered on first use.
   static StepRegistry& global();
 
  private:
   std::map<std::string, StepClassInfo> classes_;  // by name
   std::map<std::string, std::string> lookup_;     // name/alias -> name
+  ClassResolver resolver_;
+  const StepClassInfo* find_registered(const std::string& name) const;
 };
+
+/// Loads the Python bridge (libstpipe_python_bridge.so beside libstpipe.so) into the registry
+/// if it exists and is not loaded yet; returns whether it is loaded. Used for dotted names that
+/// are not registered (Python step classes) and `module.func` hooks.
+bool ensure_python_bridge(StepRegistry& registry);
 
 /// Registers the steps and pipelines built into stpipe-cpp (defined with the steps).
 void register_builtin_steps(StepRegistry& registry);
