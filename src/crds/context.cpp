@@ -589,10 +589,10 @@ Header Context::minimize_header(const Header& header) const {
   return out;
 }
 
-std::map<std::string, BestRef> Context::best_references(const Header& raw,
-                                                        const std::vector<std::string>& reftypes,
-                                                        Explanation* explain) const {
-  Header conditioned = condition_header(raw);
+std::map<std::string, BestRef> Context::best_references(
+    const Header& raw, const std::vector<std::string>& reftypes, Explanation* explain,
+    const std::map<std::string, std::string>* fits_keywords) const {
+  Header conditioned = condition_header(raw, fits_keywords);
   Header header = minimize_header(conditioned);
   std::map<std::string, BestRef> out;
   auto trace_for = [&](const std::string& type) {

@@ -114,10 +114,10 @@ class Parser {
       std::size_t save = pos_;
       std::string id = name();
       PyValue v;
-      if (id == "None") return v;
-      if (id == "True" || id == "False") {
+      if (id == "None" || id == "null") return v;  // JSON spellings accepted too
+      if (id == "True" || id == "False" || id == "true" || id == "false") {
         v.kind = PyValue::Kind::kBool;
-        v.b = id == "True";
+        v.b = id == "True" || id == "true";
         return v;
       }
       // String prefixes r'..', u'..', b'..'.
@@ -354,12 +354,17 @@ std::string python_float_str(double v) {
   std::string out;
   if (exp10 >= 16 || exp10 < -4) {
     out = digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    if (digits.size() > 1) {
+      out += '.';
+      out.append(digits, 1, std::string::npos);
+    }
     char eb[16];
     std::snprintf(eb, sizeof eb, "e%c%02d", exp10 < 0 ? '-' : '+', std::abs(exp10));
     out += eb;
   } else if (exp10 < 0) {
-    out = "0." + std::string(static_cast<std::size_t>(-exp10 - 1), '0') + digits;
+    out = "0.";
+    out.append(static_cast<std::size_t>(-exp10 - 1), '0');
+    out += digits;
   } else {
     std::size_t int_len = static_cast<std::size_t>(exp10) + 1;
     if (digits.size() <= int_len) {

@@ -103,10 +103,12 @@ class Context {
   /// Best references for `header` (raw: it is conditioned and minimized here). `reftypes`
   /// are case-insensitive; empty means every type of the instrument. OMIT types are left out;
   /// N/A and failures come back per type. Throws ReferenceFileError only when the whole call
-  /// fails (unknown instrument, missing instrument keyword).
-  std::map<std::string, BestRef> best_references(const Header& header,
-                                                 const std::vector<std::string>& reftypes,
-                                                 Explanation* explain = nullptr) const;
+  /// fails (unknown instrument, missing instrument keyword). `fits_keywords` adds FITS keyword
+  /// translations to the built-in JWST table.
+  std::map<std::string, BestRef> best_references(
+      const Header& header, const std::vector<std::string>& reftypes,
+      Explanation* explain = nullptr,
+      const std::map<std::string, std::string>* fits_keywords = nullptr) const;
 
  private:
   struct Imap {
