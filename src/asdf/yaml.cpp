@@ -492,8 +492,22 @@ std::string quote_string(std::string_view s) {
   return out + "\"";
 }
 
-std::string format_string(std::string_view s) {
-  return is_safe_plain_string(s) ? std::string(s) : quote_string(s);
+// Block context also allows flow indicators and ':' not followed by a space inside a plain
+// scalar (as pyyaml's emitter does: `source: fits:SCI,1`).
+bool is_safe_block_plain_string(std::string_view s) {
+  if (s.empty()) return false;
+  std::string probe(s);
+  for (std::size_t i = 1; i < probe.size(); ++i) {
+    char c = probe[i];
+    if (c == ',' || c == '[' || c == ']' || c == '{' || c == '}') probe[i] = 'x';
+    if (c == ':' && i + 1 < probe.size() && probe[i + 1] != ' ') probe[i] = 'x';
+  }
+  return is_safe_plain_string(probe) && resolve_plain_scalar(s).is_string() && !match_timestamp(s);
+}
+
+std::string format_string(std::string_view s, bool block = false) {
+  if (is_safe_plain_string(s) || (block && is_safe_block_plain_string(s))) return std::string(s);
+  return quote_string(s);
 }
 
 std::string format_float(double d) {
@@ -565,7 +579,10 @@ class Emitter {
     std::string tagtext = tag ? " " + format_tag(*tag) : "";
     if (is_scalar(payload) || is_flow(v)) {
       out += ' ';
-      flow(v);
+      if (!tag && payload.is_string())
+        out += format_string(payload.get_ref<const std::string&>(), true);
+      else
+        flow(v);
       out += '\n';
     } else if (payload.is_object()) {
       out += tagtext + "\n";
@@ -582,7 +599,10 @@ class Emitter {
     const Json& payload = untagged(v);
     if (is_scalar(payload) || is_flow(v)) {
       out += ' ';
-      flow(v);
+      if (!tag && payload.is_string())
+        out += format_string(payload.get_ref<const std::string&>(), true);
+      else
+        flow(v);
       out += '\n';
     } else if (payload.is_object()) {
       if (tag) {
