@@ -75,11 +75,7 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
     throw std::invalid_argument("saturation: nframes must be >= 1");
   if (npix == 0) return;
 
-  const int n = opt.n_pix_grow_sat;
-  float* thr = sat_thresh.data();
   std::uint32_t* sdq = sat_dq.data();
-  const float* d = data.data();
-  std::uint8_t* q = groupdq.data();
   const float* b = bias.empty() ? nullptr : bias.data();
   const float no_check_thr = opt.atod_limit + 1.0f;
 
@@ -92,14 +88,33 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
   };
   auto rp_last = [nf](std::int64_t g) { return static_cast<double>(g * nf + nf); };
 
-  std::vector<std::uint8_t> prev(static_cast<std::size_t>(npix));
-  std::vector<std::uint8_t> hmask(static_cast<std::size_t>(npix));
-  std::uint8_t* pv = prev.data();
-  std::uint8_t* hm = hmask.data();
+  // Scratch planes, reused across calls on the same thread so that repeated calls do not pay
+  // first-touch page faults (~12 GB/s): prev/hmask (bytes) for the per-group passes, first/hmin
+  // (uint16) for the fast forward pass.
+  constexpr std::uint16_t kNever = 0xFFFF;
+  const bool fast_ok = ngroups < kNever;
+  thread_local std::vector<std::uint8_t> scratch8;
+  thread_local std::vector<std::uint16_t> scratch16;
+  if (scratch8.size() < static_cast<std::size_t>(2 * npix))
+    scratch8.resize(static_cast<std::size_t>(2 * npix));
+  if (fast_ok && scratch16.size() < static_cast<std::size_t>(2 * npix))
+    scratch16.resize(static_cast<std::size_t>(2 * npix));
+  std::uint8_t* pv = scratch8.data();
+  std::uint8_t* hm = scratch8.data() + npix;
+  std::uint16_t* fst = scratch16.data();
+  std::uint16_t* hmn = fast_ok ? scratch16.data() + npix : nullptr;
+  bool extra_src = false;
 
 #pragma omp parallel if (npix >= kParallelMinPixels)
   {
+    // Private copies: uint8 stores may alias the shared captures, which blocks vectorisation.
+    const std::int64_t nx = shape.nx, ny = shape.ny, npix = shape.npix(), ngroups = shape.ngroups;
+    const int n = opt.n_pix_grow_sat;
+    float* const thr = sat_thresh.data();
+    std::uint8_t* const q = groupdq.data();
+    const float* const d = data.data();
     std::vector<std::uint8_t> row(static_cast<std::size_t>(nx)), acc(row.size());
+    std::vector<std::uint16_t> mrow(row.size());
     std::uint8_t* src = row.data();
 
     // 1. NO_SAT_CHECK and NaN thresholds.
@@ -110,11 +125,10 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
       if (nan || (sdq[p] & dq::kNoSatCheck) == dq::kNoSatCheck) thr[p] = no_check_thr;
     }
 
-    for (std::int64_t i = 0; i < nints; ++i) {
+    // The general forward pass, one group plane at a time (two barriers per group).
+    auto forward_per_group = [&](std::int64_t i) {
       const float* di = d + i * shape.int_stride();
       std::uint8_t* qi = q + i * shape.int_stride();
-
-      // 2a. Forward pass.
 #pragma omp for schedule(static)
       for (std::int64_t p = 0; p < npix; ++p) pv[p] = 0;
       for (std::int64_t g = 0; g < ngroups; ++g) {
@@ -139,6 +153,68 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           for (std::int64_t y = 0; y < ny; ++y)
             apply_vertical(hm, qg + y * nx, y, ny, nx, n, kSat, acc.data());
         }
+      }
+    };
+
+    for (std::int64_t i = 0; i < nints; ++i) {
+      const float* di = d + i * shape.int_stride();
+      std::uint8_t* qi = q + i * shape.int_stride();
+
+      // 2a. Forward pass. Fast path: with `first` = the first group reaching the threshold,
+      // the SAT source of group g is (g >= first), so the grown flag is g >= (box minimum of
+      // first): two row-outer passes, each reading the threshold once. SAT bits already in
+      // the input groupdq before `first` are extra sources: then the per-group path runs.
+#pragma omp single
+      extra_src = !fast_ok;
+#pragma omp for schedule(static) reduction(|| : extra_src)
+      for (std::int64_t y = 0; y < (fast_ok ? ny : 0); ++y) {
+        const std::int64_t r = y * nx;
+        std::uint16_t* f = fst + r;
+        for (std::int64_t x = 0; x < nx; ++x) f[x] = kNever;
+        std::uint8_t extra = 0;
+        for (std::int64_t g = 0; g < ngroups; ++g) {
+          const float* dg = di + g * npix + r;
+          std::uint8_t* qg = qi + g * npix + r;
+          const std::uint16_t gg = static_cast<std::uint16_t>(g);
+          const float* t = thr + r;
+          for (std::int64_t x = 0; x < nx; ++x) {
+            const float v = dg[x];
+            const std::uint16_t f0 = f[x];
+            const std::uint16_t fx = (v >= t[x]) ? std::min(f0, gg) : f0;
+            f[x] = fx;
+            const std::uint8_t qq = qg[x];
+            extra |= static_cast<std::uint8_t>((fx > gg) ? (qq & kSat) : 0);
+            qg[x] = qq | ((v <= 0.0f) ? kFloor : std::uint8_t{0});
+          }
+        }
+        extra_src = extra_src || extra != 0;
+        std::uint16_t* h = hmn + r;
+        std::copy(f, f + nx, h);
+        for (int dx = -n; dx <= n; ++dx) {
+          const std::int64_t lo = std::max<std::int64_t>(0, -dx);
+          const std::int64_t hi = std::min<std::int64_t>(nx, nx - dx);
+          for (std::int64_t x = lo; x < hi; ++x) h[x] = std::min(h[x], f[x + dx]);
+        }
+      }
+      if (!extra_src) {
+#pragma omp for schedule(static)
+        for (std::int64_t y = 0; y < ny; ++y) {
+          const std::int64_t y0 = std::max<std::int64_t>(0, y - n);
+          const std::int64_t y1 = std::min<std::int64_t>(ny - 1, y + n);
+          std::uint16_t* m = mrow.data();
+          std::copy(hmn + y0 * nx, hmn + y0 * nx + nx, m);
+          for (std::int64_t yy = y0 + 1; yy <= y1; ++yy) {
+            const std::uint16_t* h = hmn + yy * nx;
+            for (std::int64_t x = 0; x < nx; ++x) m[x] = std::min(m[x], h[x]);
+          }
+          for (std::int64_t g = 0; g < ngroups; ++g) {
+            std::uint8_t* qg = qi + g * npix + y * nx;
+            const std::uint16_t gg = static_cast<std::uint16_t>(g);
+            for (std::int64_t x = 0; x < nx; ++x) qg[x] |= (m[x] <= gg) ? kSat : std::uint8_t{0};
+          }
+        }
+      } else {
+        forward_per_group(i);
       }
 
       // 2b. Backward dilution pass (DO_NOT_USE where the group-averaged value hid saturation).

@@ -241,3 +241,22 @@ TEST(Saturation, Group2TestPromotionSwitch) {
     EXPECT_EQ(flagged, numpy1 ? !f64_true : f64_true) << "numpy1=" << numpy1;
   }
 }
+
+// A SAT bit already in the input groupdq (not explained by the threshold) is grown in its own
+// group only, as stcal's per-group dilation does; this exercises the general forward path.
+TEST(Saturation, InputSatBitsAreGrownInTheirGroup) {
+  Small t(3, 5, 5, 10.0f);
+  t.q[(1 * 5 + 2) * 5 + 2] = dq::kSaturated;  // group 1, pixel (2,2)
+  t.dat(2, 0, 4) = 5000.0f;                   // threshold saturation in group 2 at (0,4)
+  st::SaturationOptions o;
+  o.use_read_pattern = false;
+  st::flag_saturation(t.s, t.d, t.q, t.p, t.thr, t.sdq, {}, {}, o);
+  for (int g = 0; g < 3; ++g)
+    for (int y = 0; y < 5; ++y)
+      for (int x = 0; x < 5; ++x) {
+        const bool grown_input = g == 1 && y >= 1 && y <= 3 && x >= 1 && x <= 3;
+        const bool grown_thr = g == 2 && y <= 1 && x >= 3;
+        EXPECT_EQ(t.at(g, y, x), (grown_input || grown_thr) ? dq::kSaturated : 0u)
+            << g << ":" << y << "," << x;
+      }
+}
