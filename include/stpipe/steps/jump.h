@@ -32,6 +32,7 @@ struct JumpResult {
   bool skipped = false;              ///< too few usable groups: groupdq only got the cleanup
   std::int64_t primary_crs = 0;      ///< JUMP_DET bits after the iterative / single pass search
   std::int64_t neighbor_events = 0;  ///< jumps whose 4 neighbours were flagged
+  std::int64_t scalar_pixels = 0;    ///< pixels that needed the full per-pixel routine
   const char* mode = "";             ///< "iterative", "single_pass", "sigma_clip" or "skipped"
 };
 

@@ -68,13 +68,19 @@ struct RampFitResult {
   RampFitOptional opt;   ///< filled only with save_opt
   /// Every pixel is saturated in group 0 of every integration: stcal returns no product.
   bool all_saturated = false;
+  std::int64_t scalar_pixels = 0;  ///< see RampFitStats
+};
+
+/// Counters of one fit_ramps call.
+struct RampFitStats {
+  bool all_saturated = false;      ///< see RampFitResult::all_saturated
+  std::int64_t scalar_pixels = 0;  ///< pixels fitted one at a time (not clean or not in a block)
 };
 
 /// Fits every ramp into caller-provided outputs (rate: ny*nx, rateints: nints*ny*nx);
-/// `opt` may be null unless params.save_opt. Returns the all_saturated condition.
-/// Throws std::invalid_argument on size mismatches.
-bool fit_ramps(const RampFitInputs& in, const RampFitParams& params, const RateArrays& rate,
-               const RateArrays& rateints, RampFitOptional* opt);
+/// `opt` may be null unless params.save_opt. Throws std::invalid_argument on size mismatches.
+RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, const RateArrays& rate,
+                       const RateArrays& rateints, RampFitOptional* opt);
 
 /// Convenience overload that allocates the outputs.
 RampFitResult fit_ramps(const RampFitInputs& in, const RampFitParams& params = {});

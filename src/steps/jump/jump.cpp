@@ -255,6 +255,157 @@ double nanmedian_f32(std::span<const float> v) {
   return static_cast<float>((t[m / 2 - 1] + t[m / 2]) / 2.0f);
 }
 
+// Batcher odd-even merge sort comparators for n keys (any n).
+std::vector<std::pair<int, int>> sort_network(int n) {
+  std::vector<std::pair<int, int>> net;
+  for (int p = 1; p < n; p <<= 1)
+    for (int k = p; k >= 1; k >>= 1)
+      for (int j = k % p; j + k < n; j += 2 * k)
+        for (int i = 0; i < std::min(k, n - j - k); ++i)
+          if ((i + j) / (2 * p) == (i + j + k) / (2 * p)) net.emplace_back(i + j, i + j + k);
+  return net;
+}
+
+constexpr int kLanes = 8;           // pixels per SIMD block
+constexpr int kMaxBlockDiffs = 32;  // larger ramps use the scalar path only
+
+// First iteration of the iterative search for kLanes adjacent pixels, vectorised across pixels.
+// Returns a lane mask of pixels that need the full scalar routine: a new jump was found, or
+// groupdq already holds JUMP bits (neighbour events, cleanup). The other pixels need no change.
+unsigned first_pass_block(const Context& c, std::int64_t pix0,
+                          const std::vector<std::pair<int, int>>& net) {
+  const Geometry& g = c.g;
+  const JumpParams& p = *c.p;
+  const int n = static_cast<int>(g.nints * g.ndiff);
+  alignas(64) double a[kMaxBlockDiffs][kLanes];
+  alignas(64) double srt[kMaxBlockDiffs][kLanes];
+  alignas(64) float eprev[kLanes], ecur[kLanes], gainv[kLanes];
+  alignas(64) double rn2o[kLanes], med[kLanes], sig[kLanes];
+  alignas(64) int u[kLanes];
+  alignas(64) unsigned char anyjump[kLanes];
+  const double inf = std::numeric_limits<double>::infinity();
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    const float gn = c.gain[pix0 + l];
+    gainv[l] = gn;
+    const float rne = c.rnoise[pix0 + l] * gn;
+    const float rn2 = rne * rne;
+    rn2o[l] = static_cast<double>(rn2) / c.nframes;
+    u[l] = 0;
+    anyjump[l] = 0;
+  }
+  for (std::int64_t i = 0; i < g.nints; ++i) {
+    for (std::int64_t k = 0; k < g.ngroups; ++k) {
+      const std::int64_t base = (i * g.ngroups + k) * g.npix + pix0;
+      const float* d = c.data + base;
+      const std::uint8_t* q = c.gdq + base;
+      const int j = static_cast<int>(i * g.ndiff + k - 1);
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        float v = d[l] * gainv[l];
+        v = (q[l] & (kDnu | kSat)) ? std::numeric_limits<float>::quiet_NaN() : v;
+        anyjump[l] |= (q[l] & kJump);
+        ecur[l] = v;
+      }
+      if (k > 0) {
+#pragma omp simd
+        for (int l = 0; l < kLanes; ++l) {
+          const double f = std::fabs(static_cast<double>(ecur[l] - eprev[l]));
+          const bool nan = f != f;
+          a[j][l] = f;
+          srt[j][l] = nan ? inf : f;
+          u[l] += !nan;
+        }
+      }
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) eprev[l] = ecur[l];
+    }
+  }
+  for (const auto& [x, y] : net) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) {
+      const double lo = srt[x][l] < srt[y][l] ? srt[x][l] : srt[y][l];
+      const double hi = srt[x][l] < srt[y][l] ? srt[y][l] : srt[x][l];
+      srt[x][l] = lo;
+      srt[y][l] = hi;
+    }
+  }
+  // Clipped median: drop every copy of the max (u >= 4); u == 3 middle; u == 2 min.
+  alignas(64) int lo_i[kLanes], hi_i[kLanes];
+  alignas(64) double mx[kLanes], lo_v[kLanes], hi_v[kLanes];
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    mx[l] = -inf;
+    lo_v[l] = hi_v[l] = 0.0;
+  }
+  for (int j = 0; j < n; ++j) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) mx[l] = (j == u[l] - 1) ? srt[j][l] : mx[l];
+  }
+  alignas(64) int keep[kLanes];
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) keep[l] = 0;
+  for (int j = 0; j < n; ++j) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) keep[l] += srt[j][l] < mx[l];
+  }
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    const int m = u[l] >= 4 ? keep[l] : u[l] == 3 ? 3 : 1;  // u == 2: the min, index 0
+    lo_i[l] = m & 1 ? m / 2 : m / 2 - 1;
+    hi_i[l] = m / 2;
+    if (u[l] == 2) lo_i[l] = hi_i[l] = 0;
+  }
+  for (int j = 0; j < n; ++j) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) {
+      lo_v[l] = (j == lo_i[l]) ? srt[j][l] : lo_v[l];
+      hi_v[l] = (j == hi_i[l]) ? srt[j][l] : hi_v[l];
+    }
+  }
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    double m = lo_i[l] == hi_i[l] ? lo_v[l] : (lo_v[l] + hi_v[l]) / 2.0;
+    const bool none = u[l] < 2 || (u[l] >= 4 && keep[l] == 0);
+    m = none ? std::numeric_limits<double>::quiet_NaN() : m;
+    med[l] = m;
+    double s = std::sqrt(std::fabs(m) * 1.0 + rn2o[l]) / 1.0;
+    sig[l] = s == 0.0 ? std::numeric_limits<double>::quiet_NaN() : s;
+  }
+  alignas(64) double gmax[kLanes];
+  alignas(64) double rmax[kMaxBlockDiffs][kLanes];  // per integration (nints <= kMaxBlockDiffs)
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) gmax[l] = -inf;
+  for (std::int64_t i = 0; i < g.nints; ++i) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) rmax[i][l] = -inf;
+    for (std::int64_t k = 0; k < g.ndiff; ++k) {
+      const std::int64_t j = i * g.ndiff + k;
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        const float ej = static_cast<float>(a[j][l] - med[l]);
+        const double r = std::fabs(static_cast<double>(ej)) / sig[l];
+        rmax[i][l] = r > rmax[i][l] ? r : rmax[i][l];
+      }
+    }
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) gmax[l] = rmax[i][l] > gmax[l] ? rmax[i][l] : gmax[l];
+  }
+  unsigned need = 0;
+  for (int l = 0; l < kLanes; ++l) {
+    bool cr = false;
+    for (std::int64_t i = 0; i < g.nints; ++i) {
+      const double rm = rmax[i][l];
+      const bool cri = (u[l] >= 4 && rm > p.rejection_threshold) ||
+                       (u[l] == 3 && rm > p.four_group_rejection_threshold) ||
+                       (u[l] == 2 && rm > p.three_group_rejection_threshold);
+      cr = cr || (cri && rm == gmax[l]);
+    }
+    if (cr || anyjump[l]) need |= 1u << l;
+  }
+  return need;
+}
+
 constexpr std::int64_t kTileRows = 4;
 
 }  // namespace
@@ -342,18 +493,35 @@ JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
   res.mode = c.mode == Mode::kSinglePass ? "single_pass" : "iterative";
 
   const int nthreads = omp_get_max_threads();
+  const int ndiffs_total = static_cast<int>(g.nints * g.ndiff);
+  const bool use_blocks =
+      c.mode == Mode::kIterative && ndiffs_total >= 1 && ndiffs_total <= kMaxBlockDiffs;
+  const auto net = sort_network(std::max(ndiffs_total, 1));
   std::vector<std::vector<NeighborEvent>> events(nthreads);
-  std::int64_t primary = 0;
-#pragma omp parallel if (ntiles > 1) reduction(+ : primary)
+  std::int64_t primary = 0, slow = 0;
+#pragma omp parallel if (ntiles > 1) reduction(+ : primary, slow)
   {
     Scratch s(g);
     auto& ev = events[omp_get_thread_num()];
 #pragma omp for schedule(dynamic, 4)
     for (std::int64_t t = 0; t < ntiles; ++t)
-      for (std::int64_t y = t * kTileRows; y < std::min(g.ny, (t + 1) * kTileRows); ++y)
-        for (std::int64_t x = 0; x < g.nx; ++x) primary += detect_pixel(c, y * g.nx + x, s, ev);
+      for (std::int64_t y = t * kTileRows; y < std::min(g.ny, (t + 1) * kTileRows); ++y) {
+        std::int64_t x = 0;
+        if (use_blocks) {
+          for (; x + kLanes <= g.nx; x += kLanes) {
+            const unsigned need = first_pass_block(c, y * g.nx + x, net);
+            for (int l = 0; l < kLanes; ++l)
+              if (need & (1u << l)) {
+                primary += detect_pixel(c, y * g.nx + x + l, s, ev);
+                ++slow;
+              }
+          }
+        }
+        for (; x < g.nx; ++x, ++slow) primary += detect_pixel(c, y * g.nx + x, s, ev);
+      }
   }
   res.primary_crs = primary;
+  res.scalar_pixels = slow;
 
   // Cross dilation of the strong jumps: JUMP where neither SAT nor DNU is set.
   for (const auto& ev : events) {

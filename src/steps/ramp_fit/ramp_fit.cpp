@@ -556,6 +556,201 @@ void compact(std::vector<float>& a, std::int64_t nints, std::int64_t slots, std:
   a.resize(nints * keep * npix);
 }
 
+// Batcher odd-even merge sort comparators for n keys (any n).
+std::vector<std::pair<int, int>> sort_network(int n) {
+  std::vector<std::pair<int, int>> net;
+  for (int p = 1; p < n; p <<= 1)
+    for (int k = p; k >= 1; k >>= 1)
+      for (int j = k % p; j + k < n; j += 2 * k)
+        for (int i = 0; i < std::min(k, n - j - k); ++i)
+          if ((i + j) / (2 * p) == (i + j + k) / (2 * p)) net.emplace_back(i + j, i + j + k);
+  return net;
+}
+
+constexpr int kLanes = 8;                     // pixels per SIMD block
+constexpr std::int64_t kMaxBlockGroups = 64;  // longer ramps use the scalar path only
+
+// Fits kLanes adjacent pixels whose ramps are all clean (no groupdq bit in any group, finite
+// data, gain > 0, pixeldq without DNU/SAT, ngroups >= 2), vectorised across pixels with the
+// same operation order as fit_pixel. Writes the outputs of every lane and returns the mask of
+// lanes that were not clean: the caller must refit those with fit_pixel.
+unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, std::int64_t pix0,
+                         const std::vector<std::pair<int, int>>& net, const Outs& o) {
+  const std::int64_t G = c.ngroups, N = c.nints, P = c.npix;
+  const float* data = in.data.data();
+  const std::uint8_t* gdq = in.groupdq.data();
+  alignas(64) unsigned char bad[kLanes];
+  alignas(64) double gain[kLanes], rn[kLanes], dc[kLanes];
+  const double root = std::sqrt(2.0 * in.timing.nframes);
+  const float rootf = static_cast<float>(root);
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    const float gf = in.gain[pix0 + l];
+    const float rf = in.readnoise[pix0 + l];
+    const float rne =
+        numpy1 ? rf * (gf / rootf)
+               : static_cast<float>(static_cast<double>(rf) * (static_cast<double>(gf) / root));
+    gain[l] = gf;
+    rn[l] = rne;
+    dc[l] = in.average_dark_current.empty() ? 0. : in.average_dark_current[pix0 + l];
+    bad[l] = !(gf > 0.0f) || (in.pixeldq[pix0 + l] & (dq::kDoNotUse | dq::kSaturated)) != 0;
+  }
+  for (std::int64_t ig = 0; ig < N * G; ++ig) {
+    const float* d = data + ig * P + pix0;
+    const std::uint8_t* q = gdq + ig * P + pix0;
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) bad[l] |= (q[l] != 0) | !std::isfinite(d[l]);
+  }
+  unsigned badmask = 0;
+  for (int l = 0; l < kLanes; ++l) badmask |= bad[l] ? (1u << l) : 0u;
+  if (badmask == (1u << kLanes) - 1) return badmask;
+
+  alignas(64) double v[kMaxBlockGroups][kLanes];
+  alignas(64) double dlt[kMaxBlockGroups][kLanes];
+  alignas(64) double mr[kLanes];
+  // Median rate: per integration, the median of the G-1 first differences of v / tgroup.
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) mr[l] = 0.;
+  const std::int64_t nd = G - 1;
+  for (std::int64_t i = 0; i < N; ++i) {
+    for (std::int64_t g = 0; g < G; ++g) {
+      const float* d = data + (i * G + g) * P + pix0;
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) v[g][l] = static_cast<double>(d[l]) / c.tgroup;
+    }
+    for (std::int64_t k = 0; k < nd; ++k) {
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) dlt[k][l] = v[k + 1][l] - v[k][l];
+    }
+    for (const auto& [x, y] : net) {
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        const double a = dlt[x][l], b = dlt[y][l];
+        const bool sw = b < a;
+        dlt[x][l] = sw ? b : a;
+        dlt[y][l] = sw ? a : b;
+      }
+    }
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) {
+      double m = (nd & 1) ? dlt[nd / 2][l] : (dlt[nd / 2][l] + dlt[nd / 2 - 1][l]) / 2.;
+      m = std::isnan(m) ? 0. : m;
+      mr[l] += m;
+    }
+  }
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) mr[l] = mr[l] / static_cast<double>(static_cast<float>(N));
+
+  alignas(64) double rvp[kLanes], rvr[kLanes], rsl[kLanes];
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) rvp[l] = rvr[l] = rsl[l] = 0.;
+  const double seglen = static_cast<double>(G);
+  const double* wt = c.weights.data();
+  for (std::int64_t i = 0; i < N; ++i) {
+    for (std::int64_t g = 0; g < G; ++g) {
+      const float* d = data + (i * G + g) * P + pix0;
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) v[g][l] = static_cast<double>(d[l]);
+    }
+    alignas(64) double slope[kLanes], var_p[kLanes], var_r[kLanes];
+    if (G == 2) {
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        const double num_p = mr[l] > 0. ? mr[l] + dc[l] : dc[l];
+        slope[l] = (v[1][l] - v[0][l]) / c.tgroup;
+        var_p[l] = num_p / (c.tgroup * gain[l]);
+        double rnum = rn[l] / c.tgroup;
+        rnum = 12. * rnum * rnum;
+        double rden = 6.;
+        rden = rden * gain[l] * gain[l];
+        var_r[l] = rnum / rden;
+      }
+    } else {
+      alignas(64) int pidx[kLanes];
+      alignas(64) double sumw[kLanes], sumx[kLanes], sumxx[kLanes], sumy[kLanes], sumxy[kLanes],
+          invrn2[kLanes];
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        const double delta = v[G - 1][l] - v[0][l];
+        const double den = rn[l] * rn[l] + delta * gain[l];
+        const double S = (delta * gain[l]) / std::sqrt(den > 0. ? den : 1.);
+        const double snr = (den <= 0. || gain[l] == 0.) ? 0. : (S < 0. ? 0. : S);
+        pidx[l] = snr < 5. ? 0 : snr < 10. ? 1 : snr < 20. ? 2 : snr < 50. ? 3 : snr < 100. ? 4 : 5;
+        invrn2[l] = 1. / (rn[l] * rn[l]);
+        sumw[l] = sumx[l] = sumxx[l] = sumy[l] = sumxy[l] = 0.;
+      }
+      const double* wl = wt + (G * kNumPowers) * G;
+      for (std::int64_t k = 0; k < G; ++k) {
+        const double xval = static_cast<double>(k) + 0.;
+#pragma omp simd
+        for (int l = 0; l < kLanes; ++l) {
+          const double weight = wl[pidx[l] * G + k] * invrn2[l];
+          const double data_k = v[k][l];
+          const double xwt = xval * weight;
+          sumw[l] += weight;
+          sumx[l] += xwt;
+          sumxx[l] += xval * xwt;
+          sumy[l] += data_k * weight;
+          sumxy[l] += data_k * xwt;
+        }
+      }
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        const double den = sumw[l] * sumxx[l] - sumx[l] * sumx[l];
+        const double num = sumw[l] * sumxy[l] - sumx[l] * sumy[l];
+        const double invden = 1. / den;
+        slope[l] = (num * invden) / c.tgroup;
+        const double num_p = mr[l] > 0. ? mr[l] + dc[l] : dc[l];
+        var_p[l] = num_p / (c.tgroup * gain[l] * (seglen - 1.));
+        double rnum = rn[l] / c.tgroup;
+        rnum = 12. * rnum * rnum;
+        double rden = seglen * seglen * seglen - seglen;
+        rden = rden * gain[l] * gain[l];
+        var_r[l] = rnum / rden;
+      }
+    }
+    float* os = o.rateints.slope.data() + i * P + pix0;
+    float* ovp = o.rateints.var_poisson.data() + i * P + pix0;
+    float* ovr = o.rateints.var_rnoise.data() + i * P + pix0;
+    float* oe = o.rateints.err.data() + i * P + pix0;
+    std::uint32_t* odq = o.rateints.dq.data() + i * P + pix0;
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) {
+      const double var_e = var_p[l] + var_r[l];
+      const double inv_r = 1. / var_r[l];
+      const double inv_p = var_p[l] > 0. ? 1. / var_p[l] : 0.;
+      const double inv_e = 1. / var_e;
+      const double num = slope[l] / var_r[l];
+      double ivp = inv_p > 0. ? 1. / inv_p : 0.;
+      ivp = ivp >= kLargeVariance ? 0. : ivp;
+      double ivr = 1. / inv_r;
+      ivr = ivr >= kLargeVariance ? 0. : ivr;
+      const double var_err = 1. / inv_e;
+      os[l] = static_cast<float>(num * ivr);
+      oe[l] = static_cast<float>(var_err > kLargeVariance ? 0. : std::sqrt(var_err));
+      ovp[l] = static_cast<float>(ivp);
+      ovr[l] = static_cast<float>(ivr);
+      odq[l] = in.pixeldq[pix0 + l];
+      rvp[l] += inv_p > 0. ? inv_p : 0.;
+      rvr[l] += inv_r;
+      rsl[l] += num;
+    }
+  }
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    double vp = rvp[l] > 0. ? 1. / rvp[l] : 0.;
+    vp = (vp >= kLargeVariance || vp < 0.) ? 0. : vp;
+    double vr = rvr[l] > 0. ? 1. / rvr[l] : 0.;
+    vr = vr >= kLargeVariance ? 0. : vr;
+    o.rate.slope[pix0 + l] = static_cast<float>(rsl[l] * vr);
+    o.rate.err[pix0 + l] = static_cast<float>(std::sqrt(vp + vr));
+    o.rate.var_poisson[pix0 + l] = static_cast<float>(vp);
+    o.rate.var_rnoise[pix0 + l] = static_cast<float>(vr);
+    o.rate.dq[pix0 + l] = in.pixeldq[pix0 + l];
+  }
+  return badmask;
+}
+
 constexpr std::int64_t kTileRows = 4;
 
 }  // namespace
@@ -566,8 +761,8 @@ float scaled_readnoise(float readnoise, float gain, int nframes, bool numpy1) {
   return static_cast<float>(static_cast<double>(readnoise) * (static_cast<double>(gain) / root));
 }
 
-bool fit_ramps(const RampFitInputs& in, const RampFitParams& params, const RateArrays& rate,
-               const RateArrays& rateints, RampFitOptional* opt) {
+RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, const RateArrays& rate,
+                       const RateArrays& rateints, RampFitOptional* opt) {
   const RampShape& sh = in.shape;
   if (sh.nints <= 0 || sh.ngroups <= 0 || sh.ny <= 0 || sh.nx <= 0)
     throw std::invalid_argument("fit_ramps: empty or negative ramp shape");
@@ -622,20 +817,39 @@ bool fit_ramps(const RampFitInputs& in, const RampFitParams& params, const RateA
   }
 
   Outs o{rate, rateints, opt};
+  const bool use_blocks = !params.save_opt && sh.ngroups >= 2 && sh.ngroups <= kMaxBlockGroups;
+  const auto net = sort_network(static_cast<int>(std::max<std::int64_t>(sh.ngroups - 1, 1)));
   const std::int64_t ntiles = (sh.ny + kTileRows - 1) / kTileRows;
   std::int64_t max_segs = -1, max_crs = 0;
   int all_sat = 1;
-#pragma omp parallel if (ntiles > 1) reduction(max : max_segs, max_crs) reduction(&& : all_sat)
+  std::int64_t slow = 0;
+#pragma omp parallel if (ntiles > 1) reduction(max : max_segs, max_crs) reduction(&& : all_sat) reduction(+ : slow)
   {
     Scratch s(c);
 #pragma omp for schedule(dynamic, 4)
     for (std::int64_t t = 0; t < ntiles; ++t)
-      for (std::int64_t y = t * kTileRows; y < std::min(sh.ny, (t + 1) * kTileRows); ++y)
-        for (std::int64_t x = 0; x < sh.nx; ++x) {
+      for (std::int64_t y = t * kTileRows; y < std::min(sh.ny, (t + 1) * kTileRows); ++y) {
+        std::int64_t x = 0;
+        if (use_blocks) {
+          for (; x + kLanes <= sh.nx; x += kLanes) {
+            const unsigned bad =
+                fit_clean_block(c, in, params.numpy1_readnoise, y * sh.nx + x, net, o);
+            if (bad != (1u << kLanes) - 1) all_sat = 0;
+            for (int l = 0; l < kLanes; ++l)
+              if (bad & (1u << l)) {
+                ++slow;
+                const bool a = fit_pixel(c, in, params.numpy1_readnoise, y * sh.nx + x + l, s, o,
+                                         max_segs, max_crs);
+                all_sat = all_sat && a;
+              }
+          }
+        }
+        for (; x < sh.nx; ++x, ++slow) {
           const bool a =
               fit_pixel(c, in, params.numpy1_readnoise, y * sh.nx + x, s, o, max_segs, max_crs);
           all_sat = all_sat && a;
         }
+      }
   }
   if (params.save_opt) {
     max_segs = std::max<std::int64_t>(max_segs, 0);
@@ -646,7 +860,7 @@ bool fit_ramps(const RampFitInputs& in, const RampFitParams& params, const RateA
       compact(*a, sh.nints, c.opt_slots, max_segs, c.npix);
     compact(opt->crmag, sh.nints, c.opt_slots, max_crs, c.npix);
   }
-  return all_sat != 0;
+  return RampFitStats{all_sat != 0, slow};
 }
 
 RampFitResult fit_ramps(const RampFitInputs& in, const RampFitParams& params) {
@@ -655,8 +869,10 @@ RampFitResult fit_ramps(const RampFitInputs& in, const RampFitParams& params) {
   r.rate = RateProduct(plane);
   r.rateints =
       RateProduct(plane * static_cast<std::size_t>(std::max<std::int64_t>(in.shape.nints, 0)));
-  r.all_saturated =
+  const RampFitStats st =
       fit_ramps(in, params, r.rate.view(), r.rateints.view(), params.save_opt ? &r.opt : nullptr);
+  r.all_saturated = st.all_saturated;
+  r.scalar_pixels = st.scalar_pixels;
   return r;
 }
 

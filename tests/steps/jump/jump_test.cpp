@@ -57,10 +57,10 @@ void run_vector_case(const VectorCase& vc) {
   for (std::size_t k = 0; k < pdq.size(); ++k) bad_p += pdq[k] != want_pdq[k];
   std::printf(
       "[%s] groupdq differs in %lld of %zu, pixeldq in %lld; %lld JUMP groups, %lld primary, "
-      "%lld neighbour events\n",
+      "%lld neighbour events, %lld pixels on the scalar path\n",
       vc.name.c_str(), static_cast<long long>(bad_g), gdq.size(), static_cast<long long>(bad_p),
       static_cast<long long>(njump), static_cast<long long>(res.primary_crs),
-      static_cast<long long>(res.neighbor_events));
+      static_cast<long long>(res.neighbor_events), static_cast<long long>(res.scalar_pixels));
   EXPECT_GT(njump, 100);
   EXPECT_EQ(bad_g, 0);
   EXPECT_EQ(bad_p, 0);

@@ -141,6 +141,8 @@ void run_rate_case(const Case& c, bool suppress, bool numpy1) {
   p.numpy1_readnoise = numpy1;
   auto r = run(c, l, p);
   EXPECT_FALSE(r.all_saturated);
+  std::printf("[%s] %lld of %lld pixels fitted on the scalar path\n", c.name.c_str(),
+              static_cast<long long>(r.scalar_pixels), static_cast<long long>(c.shape.npix()));
   const std::string sfx = suppress ? "" : "_nosup";
   check_product(c, "ramp_fit_rate" + sfx, r.rate, numpy1, 8);
   check_product(c, "ramp_fit_rateints" + sfx, r.rateints, numpy1, 8);
