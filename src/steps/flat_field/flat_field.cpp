@@ -1,10 +1,13 @@
 // flat_field kernel: one fused pass per pixel over every plane of the rate product.
 #include "stpipe/steps/flat_field.h"
 
+#include <immintrin.h>
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "stpipe/steps/dqflags.h"
 
@@ -16,6 +19,49 @@ void require_size(std::size_t got, std::int64_t want, const char* what) {
     throw std::invalid_argument(std::string("flat_field: ") + what + " has " + std::to_string(got) +
                                 " elements, expected " + std::to_string(want));
 }
+
+// In-place IEEE square root of a row (vector instructions: the scalar std::sqrt keeps an errno
+// branch that stops the compiler vectorising). Correctly rounded, so identical to sqrtf.
+void sqrt_row(float* v, std::int64_t n) {
+  std::int64_t x = 0;
+#if defined(__AVX__)
+  for (; x + 8 <= n; x += 8) _mm256_storeu_ps(v + x, _mm256_sqrt_ps(_mm256_loadu_ps(v + x)));
+#endif
+  for (; x < n; ++x) v[x] = std::sqrt(v[x]);
+}
+
+// One row of one plane: the arithmetic of jwst apply_flat_field, then match_nans_and_flags.
+template <bool Inverse>
+void flat_row(float* __restrict dp, std::uint32_t* __restrict qp, float* __restrict ep,
+              float* __restrict pp, float* __restrict rp, float* __restrict fp,
+              const float* __restrict fr, const float* __restrict f2r, const float* __restrict fe2r,
+              const std::uint32_t* __restrict fdqr, std::int64_t nx) {
+  for (std::int64_t x = 0; x < nx; ++x) {
+    const float d = Inverse ? dp[x] * fr[x] : dp[x] / fr[x];
+    const float vp = pp[x] / f2r[x];
+    const float vr = rp[x] / f2r[x];
+    const float vf = Inverse ? 0.0f : d * d / f2r[x] * fe2r[x];
+    dp[x] = d;
+    pp[x] = vp;
+    rp[x] = vr;
+    fp[x] = vf;
+    ep[x] = vp + vr + vf;
+  }
+  sqrt_row(ep, nx);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (std::int64_t x = 0; x < nx; ++x) {
+    std::uint32_t q = qp[x] | fdqr[x];
+    const bool bad = std::isnan(dp[x]) | std::isnan(ep[x]) | std::isnan(pp[x]) | std::isnan(rp[x]) |
+                     std::isnan(fp[x]) | ((q & dq::kDoNotUse) != 0);
+    qp[x] = q | (bad ? dq::kDoNotUse : 0u);
+    dp[x] = bad ? nan : dp[x];
+    ep[x] = bad ? nan : ep[x];
+    pp[x] = bad ? nan : pp[x];
+    rp[x] = bad ? nan : rp[x];
+    fp[x] = bad ? nan : fp[x];
+  }
+}
+
 }  // namespace
 
 void apply_flat_field(const FlatFieldTarget& t, std::span<const float> flat,
@@ -34,36 +80,48 @@ void apply_flat_field(const FlatFieldTarget& t, std::span<const float> flat,
   require_size(flat_dq.size(), npix, "flat dq");
   require_size(flat_err.size(), npix, "flat err");
   constexpr std::uint32_t kBad = dq::kDoNotUse | dq::kNoFlatField;
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-#pragma omp parallel for schedule(static)
-  for (std::int64_t p = 0; p < npix; ++p) {
-    float f = flat[p];
-    std::uint32_t fdq = flat_dq[p];
-    if (std::isnan(f) || f == 0.0f) fdq |= kBad;
-    if (fdq & dq::kNoFlatField) fdq |= dq::kDoNotUse;
-    if (fdq & dq::kDoNotUse) f = 1.0f;
-    const float f2 = f * f;
-    const float fe = flat_err[p];
-    const float fe2 = fe * fe;
-    for (std::int64_t k = 0; k < t.nplanes; ++k) {
-      const std::int64_t i = k * npix + p;
-      float d = inverse ? t.data[i] * f : t.data[i] / f;
-      float vp = t.var_poisson[i] / f2;
-      float vr = t.var_rnoise[i] / f2;
-      float vf = inverse ? 0.0f : d * d / f2 * fe2;
-      float e = std::sqrt(vp + vr + vf);
-      std::uint32_t q = t.dq[i] | fdq;
-      if (std::isnan(d) || std::isnan(e) || std::isnan(vp) || std::isnan(vr) || std::isnan(vf) ||
-          (q & dq::kDoNotUse)) {
-        q |= dq::kDoNotUse;
-        d = e = vp = vr = vf = nan;
+  const std::int64_t ny = t.ny, nx = t.nx, nplanes = t.nplanes;
+  float* const data = t.data.data();
+  std::uint32_t* const dqa = t.dq.data();
+  float* const err = t.err.data();
+  float* const vpa = t.var_poisson.data();
+  float* const vra = t.var_rnoise.data();
+  float* const vfa = t.var_flat.data();
+#pragma omp parallel
+  {
+    // Per-row flat values, squared flat, squared flat error and flat DQ.
+    std::vector<float> fr(static_cast<std::size_t>(nx)), f2r(fr.size()), fe2r(fr.size());
+    std::vector<std::uint32_t> fdqr(fr.size());
+#pragma omp for schedule(static)
+    for (std::int64_t y = 0; y < ny; ++y) {
+      const std::int64_t r = y * nx;
+      for (std::int64_t x = 0; x < nx; ++x) {
+        float f = flat[r + x];
+        std::uint32_t fdq = flat_dq[r + x];
+        fdq |= (std::isnan(f) || f == 0.0f) ? kBad : 0u;
+        fdq |= (fdq & dq::kNoFlatField) ? dq::kDoNotUse : 0u;
+        f = (fdq & dq::kDoNotUse) ? 1.0f : f;
+        fr[x] = f;
+        f2r[x] = f * f;
+        fe2r[x] = flat_err[r + x] * flat_err[r + x];
+        fdqr[x] = fdq;
       }
-      t.data[i] = d;
-      t.err[i] = e;
-      t.var_poisson[i] = vp;
-      t.var_rnoise[i] = vr;
-      t.var_flat[i] = vf;
-      t.dq[i] = q;
+      for (std::int64_t k = 0; k < nplanes; ++k) {
+        const std::int64_t o = k * npix + r;
+        float* dp = data + o;
+        std::uint32_t* qp = dqa + o;
+        float* ep = err + o;
+        float* pp = vpa + o;
+        float* rp = vra + o;
+        float* fp = vfa + o;
+        if (inverse) {
+          flat_row<true>(dp, qp, ep, pp, rp, fp, fr.data(), f2r.data(), fe2r.data(), fdqr.data(),
+                         nx);
+        } else {
+          flat_row<false>(dp, qp, ep, pp, rp, fp, fr.data(), f2r.data(), fe2r.data(), fdqr.data(),
+                          nx);
+        }
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 // linearity kernel: coefficient preparation and a row-blocked Horner pass (coefficients read once).
 #include "stpipe/steps/linearity.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
@@ -72,24 +73,39 @@ void prepare_linearity_coefficients(std::span<float> coeffs, std::int64_t ncoeff
   const std::int64_t npix = static_cast<std::int64_t>(pixeldq.size());
   require_size(lin_dq.size(), npix, "linearity dq");
   require_size(coeffs.size(), ncoeff * npix, "coefficients");
-  float* c = coeffs.data();
-  std::uint32_t* pdq = pixeldq.data();
-  const std::uint32_t* ldq = lin_dq.data();
-#pragma omp parallel for schedule(static)
-  for (std::int64_t p = 0; p < npix; ++p) {
-    std::uint32_t flags = pdq[p] | ldq[p];
-    bool benign = (ldq[p] & dq::kNoLinCorr) == dq::kNoLinCorr;
-    bool any_nan = false;
-    for (std::int64_t j = 0; j < ncoeff; ++j) any_nan |= std::isnan(c[j * npix + p]);
-    if (any_nan) flags |= dq::kNoLinCorr;
-    benign |= any_nan;
-    if (!benign && c[npix + p] == 0.0f) {
-      benign = true;
-      flags |= dq::kNoLinCorr;
+  float* const c = coeffs.data();
+  std::uint32_t* const pdq = pixeldq.data();
+  const std::uint32_t* const ldq = lin_dq.data();
+  // Row blocks of the flattened pixel axis, so every coefficient plane is streamed once.
+  constexpr std::int64_t kBlock = 2048;
+  const std::int64_t nblocks = (npix + kBlock - 1) / kBlock;
+#pragma omp parallel
+  {
+    std::vector<std::uint8_t> nan_any(kBlock), benign(kBlock);
+#pragma omp for schedule(static)
+    for (std::int64_t blk = 0; blk < nblocks; ++blk) {
+      const std::int64_t p0 = blk * kBlock, m = std::min(kBlock, npix - p0);
+      std::uint8_t* na = nan_any.data();
+      std::uint8_t* bn = benign.data();
+      for (std::int64_t x = 0; x < m; ++x) na[x] = 0;
+      for (std::int64_t j = 0; j < ncoeff; ++j) {
+        const float* cj = c + j * npix + p0;
+        for (std::int64_t x = 0; x < m; ++x) na[x] |= std::isnan(cj[x]) ? 1 : 0;
+      }
+      const float* c1 = c + npix + p0;
+      for (std::int64_t x = 0; x < m; ++x) {
+        const std::uint32_t l = ldq[p0 + x];
+        const bool flagged = (l & dq::kNoLinCorr) == dq::kNoLinCorr;
+        const bool zero = !flagged && !na[x] && c1[x] == 0.0f;
+        bn[x] = (flagged || na[x] || zero) ? 1 : 0;
+        pdq[p0 + x] |= l | ((na[x] || zero) ? dq::kNoLinCorr : 0u);
+      }
+      for (std::int64_t j = 0; j < ncoeff; ++j) {
+        float* cj = c + j * npix + p0;
+        const float benign_value = j == 1 ? 1.0f : 0.0f;
+        for (std::int64_t x = 0; x < m; ++x) cj[x] = bn[x] ? benign_value : cj[x];
+      }
     }
-    if (benign)
-      for (std::int64_t j = 0; j < ncoeff; ++j) c[j * npix + p] = j == 1 ? 1.0f : 0.0f;
-    pdq[p] = flags;
   }
 }
 
