@@ -125,7 +125,10 @@ class Parser {
           (t_[pos_] == '\'' || t_[pos_] == '"'))
         return string_value(id == "r" || id == "R");
       skip_ws();
-      if (pos_ < t_.size() && t_[pos_] == '(') {
+      static const std::set<std::string> kSelectors = {
+          "Match",   "UseAfter",    "VersionAfter",        "SelectVersion",
+          "Bracket", "ClosestTime", "GeometricallyNearest"};
+      if (pos_ < t_.size() && t_[pos_] == '(' && kSelectors.count(id)) {
         v.kind = PyValue::Kind::kCall;
         v.s = id;
         ++pos_;

@@ -527,6 +527,7 @@ class MatchSelector : public Selector {
  public:
   struct Rule {
     std::vector<std::string> key;  // conditioned
+    std::string raw;               // as written in the rmap, for --explain
     std::vector<std::unique_ptr<Matcher>> matchers;
     Choice choice;
   };
@@ -543,6 +544,7 @@ class MatchSelector : public Selector {
                                  "' is wrong length for parameters " +
                                  repr_list(parameters_, true));
       Rule r;
+      r.raw = k.kind == PyValue::Kind::kTuple ? k.repr() : "(" + k.repr() + ",)";
       for (std::size_t i = 0; i < elems.size(); ++i) {
         PyValue e = substitute(parameters_[i], elems[i]);
         r.key.push_back(condition_element(e));
@@ -619,7 +621,7 @@ class MatchSelector : public Selector {
       g = e;
       Choice choice;
       std::string keys;
-      for (const Rule* r : group) keys += (keys.empty() ? "" : " + ") + repr_list(r->key, true);
+      for (const Rule* r : group) keys += (keys.empty() ? "" : " + ") + r->raw;
       if (group.size() > 1) {
         if (!opt_.merge_overlaps) throw SelectionError("More than one match clause matched.");
         if (group[0]->choice.nested) {
