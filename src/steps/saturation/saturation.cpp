@@ -87,6 +87,14 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
     return sum / nf;
   };
   auto rp_last = [nf](std::int64_t g) { return static_cast<double>(g * nf + nf); };
+  // Dilution factor per group, and whether the backward pass can flag anything at all.
+  std::vector<double> fg(static_cast<std::size_t>(std::max<std::int64_t>(ngroups, 0)), 1.0);
+  bool dilution = false;
+  if (opt.use_read_pattern)
+    for (std::int64_t g = 0; g + 1 < ngroups; ++g) {
+      fg[g] = rp_mean(g) / rp_last(g);
+      dilution |= fg[g] != 1.0;
+    }
 
   // Scratch planes, reused across calls on the same thread so that repeated calls do not pay
   // first-touch page faults (~12 GB/s): prev/hmask (bytes) for the per-group passes, first/hmin
@@ -212,14 +220,54 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
             const std::uint16_t gg = static_cast<std::uint16_t>(g);
             for (std::int64_t x = 0; x < nx; ++x) qg[x] |= (m[x] <= gg) ? kSat : std::uint8_t{0};
           }
+          // Backward dilution pass, fast form: SAT in group g+1 but not in g means g = m-1, so
+          // each pixel has at most one candidate group. Record it (or kNever) in `first`,
+          // whose values are no longer needed.
+          if (dilution) {
+            std::uint16_t* pg = fst + y * nx;
+            for (std::int64_t x = 0; x < nx; ++x) {
+              std::uint16_t cand = kNever;
+              const std::int64_t g = static_cast<std::int64_t>(m[x]) - 1;
+              if (g >= 0 && g <= ngroups - 2 && fg[g] != 1.0) {
+                const std::int64_t k = g * npix + y * nx + x;
+                const double fp = (sdq[y * nx + x] & dq::kNoSatCheck) ? 1.0 : fg[g];
+                if (static_cast<double>(di[k]) >= static_cast<double>(thr[y * nx + x]) * fp &&
+                    (qi[k] & (kSat | kDnu)) == 0)
+                  cand = static_cast<std::uint16_t>(g);
+              }
+              pg[x] = cand;
+            }
+          }
+        }
+        if (dilution) {
+          // DO_NOT_USE in group pg[nb] of every pixel within n of a candidate nb.
+#pragma omp for schedule(static)
+          for (std::int64_t y = 0; y < ny; ++y) {
+            const std::int64_t y0 = std::max<std::int64_t>(0, y - n);
+            const std::int64_t y1 = std::min<std::int64_t>(ny - 1, y + n);
+            for (std::int64_t yy = y0; yy <= y1; ++yy) {
+              const std::uint16_t* pg = fst + yy * nx;
+              std::uint16_t lo = kNever;
+              for (std::int64_t x = 0; x < nx; ++x) lo = std::min(lo, pg[x]);
+              if (lo == kNever) continue;
+              for (std::int64_t x = 0; x < nx; ++x) {
+                if (pg[x] == kNever) continue;
+                const std::int64_t x0 = std::max<std::int64_t>(0, x - n);
+                const std::int64_t x1 = std::min<std::int64_t>(nx - 1, x + n);
+                std::uint8_t* qrow = qi + pg[x] * npix + y * nx;
+                for (std::int64_t xx = x0; xx <= x1; ++xx) qrow[xx] |= kDnu;
+              }
+            }
+          }
         }
       } else {
         forward_per_group(i);
       }
 
-      // 2b. Backward dilution pass (DO_NOT_USE where the group-averaged value hid saturation).
+      // 2b. Backward dilution pass (DO_NOT_USE where the group-averaged value hid saturation),
+      // general form (the fast form ran above unless extra SAT sources were found).
       if (opt.use_read_pattern) {
-        for (std::int64_t g = ngroups - 2; g >= 0; --g) {
+        for (std::int64_t g = ngroups - 2; g >= 0 && extra_src; --g) {
           const double f = rp_mean(g) / rp_last(g);
           if (f == 1.0) continue;
           const float* dg = di + g * npix;
