@@ -180,8 +180,7 @@ void store_inline_scalar(const Json& v, const DataType& t, std::byte* dst) {
     default:
       throw IoError("ndarray: inline data of type " + t.name + " is not supported");
   }
-  throw IoError("ndarray: inline value " + v.dump().substr(0, 80) + " does not fit datatype " +
-                t.name);
+  throw IoError("ndarray: inline value " + to_text(v, 80) + " does not fit datatype " + t.name);
 }
 
 void fill_inline(const Json& node, const NdArrayInfo& info, std::size_t dim, std::byte*& dst) {

@@ -42,20 +42,20 @@ ByteOrder parse_byteorder(const Json& v, const char* what) {
     if (s == "big") return ByteOrder::kBig;
     if (s == "little") return ByteOrder::kLittle;
   }
-  throw IoError(std::string("ndarray: ") + what + " must be 'big' or 'little', got " + v.dump());
+  throw IoError(std::string("ndarray: ") + what + " must be 'big' or 'little', got " + to_text(v));
 }
 
 std::int64_t get_int(const Json& v, const char* what) {
   if (v.is_number_integer()) {
     if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxDim))
-      throw IoError(std::string("ndarray: ") + what + " is too large: " + v.dump());
+      throw IoError(std::string("ndarray: ") + what + " is too large: " + to_text(v));
     return v.get<std::int64_t>();
   }
-  throw IoError(std::string("ndarray: ") + what + " must be an integer, got " + v.dump());
+  throw IoError(std::string("ndarray: ") + what + " must be an integer, got " + to_text(v));
 }
 
 std::vector<std::int64_t> parse_shape(const Json& v, bool allow_star) {
-  if (!v.is_array()) throw IoError("ndarray: shape must be a list, got " + v.dump());
+  if (!v.is_array()) throw IoError("ndarray: shape must be a list, got " + to_text(v));
   if (v.size() > 32) throw IoError("ndarray: shape has more than 32 dimensions");
   std::vector<std::int64_t> shape;
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -65,7 +65,7 @@ std::vector<std::int64_t> parse_shape(const Json& v, bool allow_star) {
       continue;
     }
     std::int64_t n = get_int(d, "a shape entry");
-    if (n < 0 || n > kMaxDim) throw IoError("ndarray: invalid shape entry " + d.dump());
+    if (n < 0 || n > kMaxDim) throw IoError("ndarray: invalid shape entry " + to_text(d));
     shape.push_back(n);
   }
   return shape;
@@ -90,13 +90,13 @@ DataType parse_simple_datatype(const Json& v) {
     const auto& kind = v[0].get_ref<const std::string&>();
     std::int64_t n = v[1].get<std::int64_t>();
     if (n < 0 || n > (std::int64_t{1} << 30))
-      throw IoError("ndarray: invalid string length " + v.dump());
+      throw IoError("ndarray: invalid string length " + to_text(v));
     if (kind == "ascii")
       return DataType::string_type(ScalarKind::kAscii, static_cast<std::size_t>(n));
     if (kind == "ucs4")
       return DataType::string_type(ScalarKind::kUcs4, static_cast<std::size_t>(n));
   }
-  throw IoError("ndarray: unsupported datatype " + v.dump().substr(0, 200));
+  throw IoError("ndarray: unsupported datatype " + to_text(v, 200));
 }
 
 DataType parse_datatype(const Json& v, ByteOrder byteorder, std::vector<Field>* fields, int depth) {
@@ -198,7 +198,7 @@ bool is_ndarray(const Json& node) { return has_tag_prefix(node, "core/ndarray-")
 
 NdArrayInfo describe_ndarray(const Json& node) {
   if (!is_ndarray(node))
-    throw IoError("not an ndarray node (no core/ndarray tag): " + node.dump().substr(0, 200));
+    throw IoError("not an ndarray node (no core/ndarray tag): " + to_text(node, 200));
   NdArrayInfo info;
   info.tag = *tag_of(node);
   const Json& body = untagged(node);
@@ -221,7 +221,7 @@ NdArrayInfo describe_ndarray(const Json& node) {
         info.source = ArraySource::kExternal;
         info.external = src.get<std::string>();
       } else {
-        throw IoError("ndarray: source must be an integer or a string, got " + src.dump());
+        throw IoError("ndarray: source must be an integer or a string, got " + to_text(src));
       }
     } else {
       throw IoError("ndarray: the node has neither 'source' nor 'data'");
@@ -280,7 +280,7 @@ NdArrayInfo describe_ndarray(const Json& node) {
     for (const auto& x : s) {
       std::int64_t v = get_int(x, "a stride");
       if (v == 0 || v > kMaxDim || v < -kMaxDim)
-        throw IoError("ndarray: invalid stride " + x.dump());
+        throw IoError("ndarray: invalid stride " + to_text(x));
       info.strides.push_back(v);
     }
   }

@@ -16,12 +16,12 @@ void validate_node(const Json& c, const std::string& origin, const std::string& 
   };
   if (!c.is_object()) fail("a step config must be a mapping");
   if (!c.contains("class")) fail("'class' is missing");
-  if (!c["class"].is_string()) fail("'class' must be a string, got " + c["class"].dump());
+  if (!c["class"].is_string()) fail("'class' must be a string, got " + to_text(c["class"]));
   if (c.contains("name") && !c["name"].is_string() && !c["name"].is_null())
-    fail("'name' must be a string, got " + c["name"].dump());
+    fail("'name' must be a string, got " + to_text(c["name"]));
   if (!c.contains("parameters")) fail("'parameters' is missing");
   if (!c["parameters"].is_object() || tag_of(c["parameters"]))
-    fail("'parameters' must be a mapping, got " + c["parameters"].dump().substr(0, 100));
+    fail("'parameters' must be a mapping, got " + to_text(c["parameters"], 100));
   if (c.contains("steps")) {
     if (!c["steps"].is_array()) fail("'steps' must be a list");
     for (std::size_t i = 0; i < c["steps"].size(); ++i)

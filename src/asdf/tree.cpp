@@ -26,7 +26,8 @@ const Json& untagged(const Json& node) {
 }
 
 std::string expand_tag(std::string_view tag) {
-  if (tag.find(':') != std::string_view::npos) return std::string(tag);
+  if (tag.empty() || tag[0] == '!' || tag.find(':') != std::string_view::npos)
+    return std::string(tag);
   return std::string(kAsdfTagPrefix) + std::string(tag);
 }
 
@@ -50,6 +51,12 @@ Json strip_tag(const Json& node) {
   for (auto& [k, v] : node.items())
     if (k != kTagKey) out[k] = v;
   return out;
+}
+
+std::string to_text(const Json& node, std::size_t max_chars) {
+  std::string s = node.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (s.size() > max_chars) s = s.substr(0, max_chars) + "...";
+  return s;
 }
 
 }  // namespace stpipe::asdf

@@ -279,6 +279,45 @@ const std::string kTagMap = std::string(kYamlTagPrefix) + "map";
 const std::string kTagSeq = std::string(kYamlTagPrefix) + "seq";
 const std::string kTagOmap = std::string(kYamlTagPrefix) + "omap";
 
+// Decodes one UTF-8 code point at s[i]; returns false on invalid input.
+bool next_code_point(std::string_view s, size_t& i, char32_t& cp) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  int extra;
+  if (c < 0x80) {
+    cp = c;
+    extra = 0;
+  } else if ((c & 0xE0) == 0xC0) {
+    cp = c & 0x1F;
+    extra = 1;
+  } else if ((c & 0xF0) == 0xE0) {
+    cp = c & 0x0F;
+    extra = 2;
+  } else if ((c & 0xF8) == 0xF0) {
+    cp = c & 0x07;
+    extra = 3;
+  } else {
+    return false;
+  }
+  if (i + static_cast<size_t>(extra) >= s.size()) return false;
+  for (int k = 1; k <= extra; ++k) {
+    unsigned char d = static_cast<unsigned char>(s[i + k]);
+    if ((d & 0xC0) != 0x80) return false;
+    cp = (cp << 6) | (d & 0x3F);
+  }
+  static const char32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+  i += static_cast<size_t>(extra) + 1;
+  return true;
+}
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    if (!next_code_point(s, i, cp)) return false;
+  }
+  return true;
+}
+
 bool is_nonspecific(const std::string& tag) { return tag.empty() || tag == "?" || tag == "!"; }
 
 // Converts a yaml-cpp node graph into the JSON convention of tree.h.
@@ -295,6 +334,7 @@ class Converter {
     if (budget_ == 0) fail("the tree expands to too many nodes (alias expansion?)", n);
     --budget_;
     const std::string tag = n.Tag();
+    if (!valid_utf8(tag)) fail("a tag is not valid UTF-8", n);
     switch (n.Type()) {
       case YAML::NodeType::Null:
         if (is_nonspecific(tag) || tag == kTagNull) return Json(nullptr);
@@ -348,6 +388,7 @@ class Converter {
   std::string key_text(const YAML::Node& k) {
     if (k.Type() == YAML::NodeType::Scalar) {
       std::string key = k.Scalar();
+      if (!valid_utf8(key)) fail("a mapping key is not valid UTF-8", k);
       if (key == kTagKey) fail("the mapping key '__tag__' is reserved by this reader", k);
       return key;
     }
@@ -357,6 +398,7 @@ class Converter {
 
   Json scalar(const std::string& tag, const YAML::Node& n) {
     const std::string& text = n.Scalar();
+    if (!valid_utf8(text)) fail("a scalar is not valid UTF-8", n);
     try {
       if (tag == "?") return resolve_plain_scalar(text);
       if (tag == "!" || tag.empty() || tag == kTagStr || tag == kTagTimestamp) return Json(text);
@@ -395,37 +437,6 @@ class Converter {
 
 // ---------------------------------------------------------------------------------------------
 // Emitter
-
-// Decodes one UTF-8 code point at s[i]; returns false on invalid input.
-bool next_code_point(std::string_view s, size_t& i, char32_t& cp) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  int extra;
-  if (c < 0x80) {
-    cp = c;
-    extra = 0;
-  } else if ((c & 0xE0) == 0xC0) {
-    cp = c & 0x1F;
-    extra = 1;
-  } else if ((c & 0xF0) == 0xE0) {
-    cp = c & 0x0F;
-    extra = 2;
-  } else if ((c & 0xF8) == 0xF0) {
-    cp = c & 0x07;
-    extra = 3;
-  } else {
-    return false;
-  }
-  if (i + static_cast<size_t>(extra) >= s.size()) return false;
-  for (int k = 1; k <= extra; ++k) {
-    unsigned char d = static_cast<unsigned char>(s[i + k]);
-    if ((d & 0xC0) != 0x80) return false;
-    cp = (cp << 6) | (d & 0x3F);
-  }
-  static const char32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-  i += static_cast<size_t>(extra) + 1;
-  return true;
-}
 
 // Code points pyyaml accepts unescaped in a stream (besides tab/newline/CR).
 bool printable(char32_t cp) {

@@ -223,3 +223,14 @@ TEST(YamlEmit, RoundTripsAwkwardValues) {
   EXPECT_THROW(emit_yaml(Json{{"bad", "\xff"}}), IoError);
   EXPECT_THROW(emit_yaml(make_tagged("has space", Json::object())), IoError);
 }
+
+TEST(YamlParse, InvalidUtf8IsRejectedLikePyyaml) {
+  try {
+    parse_yaml("a: \"x\xff\"\n", "u.asdf");
+    FAIL() << "no error";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_yaml("\xc3: 1\n", "u.asdf"), IoError);
+  EXPECT_EQ(to_text(Json("x\xff"), 10), "\"x\xef\xbf\xbd\"");  // replaced, no exception
+}

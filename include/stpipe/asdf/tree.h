@@ -56,7 +56,10 @@ Json make_tagged(std::string_view tag, Json value);
 Json strip_tag(const Json& node);
 
 /// Expands a short tag ("core/ndarray-1.0.0" -> "tag:stsci.edu:asdf/core/ndarray-1.0.0");
-/// a tag containing ':' is already a URI and is returned unchanged.
+/// a tag containing ':' (a URI) or starting with '!' (a local tag) is returned unchanged.
 std::string expand_tag(std::string_view tag);
+
+/// Compact JSON text of `node` for error messages: invalid UTF-8 replaced, cut to `max_chars`.
+std::string to_text(const Json& node, std::size_t max_chars = 200);
 
 }  // namespace stpipe::asdf
