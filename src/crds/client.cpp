@@ -101,6 +101,12 @@ std::string Client::context_used() {
   if (ctx.empty() && !offline()) {
     try {
       ctx = server_.get_default_context(options_.observatory);
+      // Refresh the cached server configuration so later offline runs know the context.
+      try {
+        cache_.save_server_config(server_.get_server_info().dump(1));
+      } catch (const Error&) {
+        // read-only cache or an old server: keep what is cached
+      }
     } catch (const ReferenceFileError& e) {
       server_problem = e.what();
     }
