@@ -31,9 +31,15 @@ struct Fixture {
   std::vector<std::uint32_t> pdq, mask, sdq, bias_dq, lin_dq, dark_dq, reset_dq, flat_dq, rdq;
   Fixture() {
     const std::int64_t npix = kN * kN;
+    // Ramps: 1000 DN bias + rate*(g+1); 3% of pixels are bright and saturate part-way.
     data.resize(shape.size());
-    for (std::int64_t i = 0; i < shape.size(); ++i)
-      data[i] = 1000.0f + static_cast<float>((i * 2654435761u) % 60000u);
+    for (std::int64_t p = 0; p < npix; ++p) {
+      const std::uint32_t h = static_cast<std::uint32_t>(p) * 2654435761u;
+      const float rate =
+          (h % 100u < 3u) ? 4000.0f + static_cast<float>(h % 9000u) : static_cast<float>(h % 400u);
+      for (std::int64_t g = 0; g < kG; ++g)
+        data[g * npix + p] = 1000.0f + rate * static_cast<float>(g + 1);
+    }
     gdq.assign(shape.size(), 0);
     pdq.assign(npix, 0);
     mask.resize(npix);

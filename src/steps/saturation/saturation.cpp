@@ -100,7 +100,7 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
   // first-touch page faults (~12 GB/s): prev/hmask (bytes) for the per-group passes, first/hmin
   // (uint16) for the fast forward pass.
   constexpr std::uint16_t kNever = 0xFFFF;
-  const bool fast_ok = ngroups < kNever;
+  const bool fast_ok = ngroups < kNever && !(dilution && ngroups > 33);
   thread_local std::vector<std::uint8_t> scratch8;
   thread_local std::vector<std::uint16_t> scratch16;
   if (scratch8.size() < static_cast<std::size_t>(2 * npix))
@@ -112,6 +112,11 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
   std::uint16_t* fst = scratch16.data();
   std::uint16_t* hmn = fast_ok ? scratch16.data() + npix : nullptr;
   bool extra_src = false;
+  // Dilution candidates per pixel as a bitmask over groups (fast path for ngroups <= 33).
+  thread_local std::vector<std::uint32_t> scratch32;
+  if (dilution && ngroups <= 33 && scratch32.size() < static_cast<std::size_t>(npix))
+    scratch32.resize(static_cast<std::size_t>(npix));
+  std::uint32_t* cmask = scratch32.data();
 
 #pragma omp parallel if (npix >= kParallelMinPixels)
   {
@@ -179,6 +184,8 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
         const std::int64_t r = y * nx;
         std::uint16_t* f = fst + r;
         for (std::int64_t x = 0; x < nx; ++x) f[x] = kNever;
+        if (dilution)
+          for (std::int64_t x = 0; x < nx; ++x) cmask[r + x] = 0;
         std::uint8_t extra = 0;
         for (std::int64_t g = 0; g < ngroups; ++g) {
           const float* dg = di + g * npix + r;
@@ -193,6 +200,20 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
             const std::uint8_t qq = qg[x];
             extra |= static_cast<std::uint8_t>((fx > gg) ? (qq & kSat) : 0);
             qg[x] = qq | ((v <= 0.0f) ? kFloor : std::uint8_t{0});
+          }
+          // Dilution candidates: bit g where d >= thr*f_g and group g has no DNU (its SAT
+          // state is settled later through g = m-1).
+          if (dilution && g + 1 < ngroups && fg[g] != 1.0) {
+            std::uint32_t* cm = cmask + r;
+            const std::uint32_t bit = std::uint32_t{1} << g;
+            const double fgg = fg[g];
+            const std::uint32_t* sq = sdq + r;
+            for (std::int64_t x = 0; x < nx; ++x) {
+              const double fp = (sq[x] & dq::kNoSatCheck) ? 1.0 : fgg;
+              const bool c = static_cast<double>(dg[x]) >= static_cast<double>(t[x]) * fp &&
+                             (qg[x] & kDnu) == 0;
+              cm[x] |= c ? bit : 0u;
+            }
           }
         }
         extra_src = extra_src || extra != 0;
@@ -225,17 +246,11 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           // whose values are no longer needed.
           if (dilution) {
             std::uint16_t* pg = fst + y * nx;
+            const std::uint32_t* cm = cmask + y * nx;
             for (std::int64_t x = 0; x < nx; ++x) {
-              std::uint16_t cand = kNever;
               const std::int64_t g = static_cast<std::int64_t>(m[x]) - 1;
-              if (g >= 0 && g <= ngroups - 2 && fg[g] != 1.0) {
-                const std::int64_t k = g * npix + y * nx + x;
-                const double fp = (sdq[y * nx + x] & dq::kNoSatCheck) ? 1.0 : fg[g];
-                if (static_cast<double>(di[k]) >= static_cast<double>(thr[y * nx + x]) * fp &&
-                    (qi[k] & (kSat | kDnu)) == 0)
-                  cand = static_cast<std::uint16_t>(g);
-              }
-              pg[x] = cand;
+              const bool cand = g >= 0 && g <= ngroups - 2 && ((cm[x] >> (g & 31)) & 1u) != 0;
+              pg[x] = cand ? static_cast<std::uint16_t>(g) : kNever;
             }
           }
         }
