@@ -145,7 +145,14 @@ class Resolver {
         for (auto& b : it.value()) merge_into(merged, resolve(b, base, depth + 1));
         merge_into(out, merged);
       } else if (k == "properties" || k == "anyOf" || k == "oneOf" || k == "items" || k == "not") {
-        Json r = resolve(it.value(), base, depth + 1);
+        Json r;
+        if (k == "properties" && it.value().is_object()) {
+          r = Json::object();
+          for (auto p = it.value().begin(); p != it.value().end(); ++p)
+            r[p.key()] = resolve(p.value(), base, depth + 1);
+        } else {
+          r = resolve(it.value(), base, depth + 1);
+        }
         if (k == "properties") {
           Json wrap = Json::object();
           wrap["properties"] = r;
