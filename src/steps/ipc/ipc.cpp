@@ -13,6 +13,27 @@ namespace stpipe::steps {
 namespace {
 // Planes whose halo rows are copied per barrier (bounds the halo buffer).
 constexpr std::int64_t kPlaneChunk = 64;
+
+// out[x] = sum over the 3x3 kernel in row-major order with the centre last, zero-padded rows
+// p0 = science row y+1 (kernel row 0), p1 = row y, p2 = row y-1; padded column x+2-k.
+void conv3x3_row(float* __restrict out, const float* __restrict p0, const float* __restrict p1,
+                 const float* __restrict p2, const float* k, std::int64_t n) {
+  const float k00 = k[0], k01 = k[1], k02 = k[2], k10 = k[3], k11 = k[4], k12 = k[5], k20 = k[6],
+              k21 = k[7], k22 = k[8];
+  for (std::int64_t x = 0; x < n; ++x) {
+    float o = 0.0f;
+    o = o + k00 * p0[x + 2];
+    o = o + k01 * p0[x + 1];
+    o = o + k02 * p0[x];
+    o = o + k10 * p1[x + 2];
+    o = o + k12 * p1[x];
+    o = o + k20 * p2[x + 2];
+    o = o + k21 * p2[x + 1];
+    o = o + k22 * p2[x];
+    o = o + k11 * p1[x + 1];
+    out[x] = o;
+  }
+}
 }  // namespace
 
 RefPixelBorders ipc_reference_borders(bool is_miri, std::int64_t xstart, std::int64_t ystart,
@@ -69,7 +90,6 @@ void ipc_convolve(const RampShape& shape, std::span<float> data, std::span<const
     const std::int64_t chunk = std::min<std::int64_t>(nplanes, kPlaneChunk);
     std::vector<float> halo(static_cast<std::size_t>(chunk * nhalo * snx));
     std::vector<float> ring(static_cast<std::size_t>(kh * pw), 0.0f);
-    std::vector<float> out(static_cast<std::size_t>(snx));
     for (std::int64_t p0 = 0; p0 < nplanes; p0 += chunk) {
       const std::int64_t p1 = std::min(nplanes, p0 + chunk);
       auto halo_row = [&](std::int64_t p, std::int64_t sy) -> const float* {
@@ -98,8 +118,9 @@ void ipc_convolve(const RampShape& shape, std::span<float> data, std::span<const
           for (std::int64_t sy = r0 - bb; sy <= r0 + tb - 1; ++sy) load(p, sy);
           for (std::int64_t y = r0; y < r1; ++y) {
             load(p, y + tb);  // the window is now rows y-bb .. y+tb
-            std::fill(out.begin(), out.end(), 0.0f);
-            float* o = out.data();
+            // Row y's original is in the ring now, so the sums go straight into the data row.
+            float* o = srow(p, y);
+            if (!(kh == 3 && kw == 3 && !per_pixel)) std::fill(o, o + snx, 0.0f);
             auto add_term = [&](std::int64_t j, std::int64_t k) {
               // T[(kh-1-j)+y, (kw-1-k)+x]: science row y+(kh-1-j)-bb, padded column x+kw-1-k.
               const float* prow = slot(y + (kh - 1 - j) - bb) + (kw - 1 - k);
@@ -112,11 +133,15 @@ void ipc_convolve(const RampShape& shape, std::span<float> data, std::span<const
                 for (std::int64_t x = 0; x < snx; ++x) o[x] += kr[x] * prow[x];
               }
             };
-            for (std::int64_t j = 0; j < kh; ++j)
-              for (std::int64_t k = 0; k < kw; ++k)
-                if (!(j == mj && k == mk)) add_term(j, k);
-            add_term(mj, mk);
-            std::copy(out.begin(), out.end(), srow(p, y));
+            if (kh == 3 && kw == 3 && !per_pixel) {
+              // The common 3x3 case in one register-resident pass, same term order.
+              conv3x3_row(o, slot(y + 1), slot(y), slot(y - 1), K, snx);
+            } else {
+              for (std::int64_t j = 0; j < kh; ++j)
+                for (std::int64_t k = 0; k < kw; ++k)
+                  if (!(j == mj && k == mk)) add_term(j, k);
+              add_term(mj, mk);
+            }
           }
         }
       }
