@@ -206,7 +206,8 @@ TEST(YamlEmit, RoundTripsAwkwardValues) {
                                             "2001-12-14t21:59:43.10-05:00",
                                             "1.0e+3",
                                             "crds://jwst_nircam_mask_0033.fits"};
-  for (std::size_t i = 0; i < strings.size(); ++i) tree["s" + std::to_string(i)] = strings[i];
+  for (std::size_t i = 0; i < strings.size(); ++i)
+    tree[std::string("s").append(std::to_string(i))] = strings[i];
   tree["weird key: x"] = 1;
   tree["floats"] = Json::array({0.1, -0.0, 1e300, 5e-324, 123456789.125, 1e16, 1e15,
                                 std::numeric_limits<double>::infinity()});
