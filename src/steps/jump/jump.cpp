@@ -1,6 +1,7 @@
 // Jump detection kernel: two-point difference, iterative clipping and neighbour flagging.
 #include "stpipe/steps/jump.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -266,7 +267,20 @@ std::vector<std::pair<int, int>> sort_network(int n) {
   return net;
 }
 
-constexpr int kLanes = 8;           // pixels per SIMD block
+constexpr int kLanes = 8;  // pixels per SIMD block
+
+// Square roots of kLanes (8) aligned doubles in place: correctly rounded like std::sqrt, but
+// without errno handling, so it stays vectorised.
+inline void sqrt_lanes(double* x) {
+#if defined(__AVX512F__)
+  _mm512_store_pd(x, _mm512_sqrt_pd(_mm512_load_pd(x)));
+#elif defined(__AVX__)
+  _mm256_store_pd(x, _mm256_sqrt_pd(_mm256_load_pd(x)));
+  _mm256_store_pd(x + 4, _mm256_sqrt_pd(_mm256_load_pd(x + 4)));
+#else
+  for (int l = 0; l < 8; ++l) x[l] = std::sqrt(x[l]);
+#endif
+}
 constexpr int kMaxBlockDiffs = 32;  // larger ramps use the scalar path only
 
 // First iteration of the iterative search for kLanes adjacent pixels, vectorised across pixels.
@@ -369,27 +383,37 @@ unsigned first_pass_block(const Context& c, std::int64_t pix0,
     const bool none = u[l] < 2 || (u[l] >= 4 && keep[l] == 0);
     m = none ? std::numeric_limits<double>::quiet_NaN() : m;
     med[l] = m;
-    double s = std::sqrt(std::fabs(m) * 1.0 + rn2o[l]) / 1.0;
+    sig[l] = std::fabs(m) * 1.0 + rn2o[l];
+  }
+  sqrt_lanes(sig);
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    const double s = sig[l] / 1.0;
     sig[l] = s == 0.0 ? std::numeric_limits<double>::quiet_NaN() : s;
   }
+  // Division by the same sigma is monotonic, so max(|e|) / sigma == max(|e| / sigma) exactly.
   alignas(64) double gmax[kLanes];
   alignas(64) double rmax[kMaxBlockDiffs][kLanes];  // per integration (nints <= kMaxBlockDiffs)
 #pragma omp simd
   for (int l = 0; l < kLanes; ++l) gmax[l] = -inf;
   for (std::int64_t i = 0; i < g.nints; ++i) {
+    alignas(64) float emax[kLanes];
 #pragma omp simd
-    for (int l = 0; l < kLanes; ++l) rmax[i][l] = -inf;
+    for (int l = 0; l < kLanes; ++l) emax[l] = -std::numeric_limits<float>::infinity();
     for (std::int64_t k = 0; k < g.ndiff; ++k) {
       const std::int64_t j = i * g.ndiff + k;
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) {
-        const float ej = static_cast<float>(a[j][l] - med[l]);
-        const double r = std::fabs(static_cast<double>(ej)) / sig[l];
-        rmax[i][l] = r > rmax[i][l] ? r : rmax[i][l];
+        const float ej = std::fabs(static_cast<float>(a[j][l] - med[l]));
+        emax[l] = ej > emax[l] ? ej : emax[l];
       }
     }
 #pragma omp simd
-    for (int l = 0; l < kLanes; ++l) gmax[l] = rmax[i][l] > gmax[l] ? rmax[i][l] : gmax[l];
+    for (int l = 0; l < kLanes; ++l) {
+      const double r = static_cast<double>(emax[l]) / sig[l];
+      rmax[i][l] = emax[l] == -std::numeric_limits<float>::infinity() || r != r ? -inf : r;
+      gmax[l] = rmax[i][l] > gmax[l] ? rmax[i][l] : gmax[l];
+    }
   }
   unsigned need = 0;
   for (int l = 0; l < kLanes; ++l) {

@@ -1,6 +1,7 @@
 // Ramp fitting kernel: per-pixel segments, Fixsen-weighted OLS and inverse-variance combination.
 #include "stpipe/steps/ramp_fit.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -567,7 +568,20 @@ std::vector<std::pair<int, int>> sort_network(int n) {
   return net;
 }
 
-constexpr int kLanes = 8;                     // pixels per SIMD block
+constexpr int kLanes = 8;  // pixels per SIMD block
+
+// Square roots of kLanes (8) aligned doubles in place: correctly rounded like std::sqrt, but
+// without errno handling, so it stays vectorised.
+inline void sqrt_lanes(double* x) {
+#if defined(__AVX512F__)
+  _mm512_store_pd(x, _mm512_sqrt_pd(_mm512_load_pd(x)));
+#elif defined(__AVX__)
+  _mm256_store_pd(x, _mm256_sqrt_pd(_mm256_load_pd(x)));
+  _mm256_store_pd(x + 4, _mm256_sqrt_pd(_mm256_load_pd(x + 4)));
+#else
+  for (int l = 0; l < 8; ++l) x[l] = std::sqrt(x[l]);
+#endif
+}
 constexpr std::int64_t kMaxBlockGroups = 64;  // longer ramps use the scalar path only
 
 // Fits kLanes adjacent pixels whose ramps are all clean (no groupdq bit in any group, finite
@@ -599,7 +613,8 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
     const float* d = data + ig * P + pix0;
     const std::uint8_t* q = gdq + ig * P + pix0;
 #pragma omp simd
-    for (int l = 0; l < kLanes; ++l) bad[l] |= (q[l] != 0) | !std::isfinite(d[l]);
+    for (int l = 0; l < kLanes; ++l)
+      bad[l] |= (q[l] != 0) | !(std::fabs(d[l]) <= std::numeric_limits<float>::max());
   }
   unsigned badmask = 0;
   for (int l = 0; l < kLanes; ++l) badmask |= bad[l] ? (1u << l) : 0u;
@@ -669,13 +684,24 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
       alignas(64) int pidx[kLanes];
       alignas(64) double sumw[kLanes], sumx[kLanes], sumxx[kLanes], sumy[kLanes], sumxy[kLanes],
           invrn2[kLanes];
+      alignas(64) double den_s[kLanes], root_s[kLanes];
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) {
         const double delta = v[G - 1][l] - v[0][l];
-        const double den = rn[l] * rn[l] + delta * gain[l];
-        const double S = (delta * gain[l]) / std::sqrt(den > 0. ? den : 1.);
+        den_s[l] = rn[l] * rn[l] + delta * gain[l];
+        root_s[l] = den_s[l] > 0. ? den_s[l] : 1.;
+      }
+      sqrt_lanes(root_s);
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        const double delta = v[G - 1][l] - v[0][l];
+        const double den = den_s[l];
+        const double S = (delta * gain[l]) / root_s[l];
         const double snr = (den <= 0. || gain[l] == 0.) ? 0. : (S < 0. ? 0. : S);
-        pidx[l] = snr < 5. ? 0 : snr < 10. ? 1 : snr < 20. ? 2 : snr < 50. ? 3 : snr < 100. ? 4 : 5;
+        // snr_power: thresholds 5, 10, 20, 50, 100 (NaN -> the last power, as in stcal).
+        pidx[l] = static_cast<int>(!(snr < 5.)) + static_cast<int>(!(snr < 10.)) +
+                  static_cast<int>(!(snr < 20.)) + static_cast<int>(!(snr < 50.)) +
+                  static_cast<int>(!(snr < 100.));
         invrn2[l] = 1. / (rn[l] * rn[l]);
         sumw[l] = sumx[l] = sumxx[l] = sumy[l] = sumxy[l] = 0.;
       }
@@ -714,6 +740,7 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
     float* ovr = o.rateints.var_rnoise.data() + i * P + pix0;
     float* oe = o.rateints.err.data() + i * P + pix0;
     std::uint32_t* odq = o.rateints.dq.data() + i * P + pix0;
+    alignas(64) double ve[kLanes], vroot[kLanes];
 #pragma omp simd
     for (int l = 0; l < kLanes; ++l) {
       const double var_e = var_p[l] + var_r[l];
@@ -725,9 +752,8 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
       ivp = ivp >= kLargeVariance ? 0. : ivp;
       double ivr = 1. / inv_r;
       ivr = ivr >= kLargeVariance ? 0. : ivr;
-      const double var_err = 1. / inv_e;
+      ve[l] = 1. / inv_e;
       os[l] = static_cast<float>(num * ivr);
-      oe[l] = static_cast<float>(var_err > kLargeVariance ? 0. : std::sqrt(var_err));
       ovp[l] = static_cast<float>(ivp);
       ovr[l] = static_cast<float>(ivr);
       odq[l] = in.pixeldq[pix0 + l];
@@ -735,17 +761,31 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
       rvr[l] += inv_r;
       rsl[l] += num;
     }
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) vroot[l] = ve[l];
+    sqrt_lanes(vroot);
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l)
+      oe[l] = static_cast<float>(ve[l] > kLargeVariance ? 0. : vroot[l]);
   }
+  alignas(64) double evp[kLanes], evr[kLanes], eroot[kLanes];
 #pragma omp simd
   for (int l = 0; l < kLanes; ++l) {
     double vp = rvp[l] > 0. ? 1. / rvp[l] : 0.;
     vp = (vp >= kLargeVariance || vp < 0.) ? 0. : vp;
     double vr = rvr[l] > 0. ? 1. / rvr[l] : 0.;
     vr = vr >= kLargeVariance ? 0. : vr;
-    o.rate.slope[pix0 + l] = static_cast<float>(rsl[l] * vr);
-    o.rate.err[pix0 + l] = static_cast<float>(std::sqrt(vp + vr));
-    o.rate.var_poisson[pix0 + l] = static_cast<float>(vp);
-    o.rate.var_rnoise[pix0 + l] = static_cast<float>(vr);
+    evp[l] = vp;
+    evr[l] = vr;
+    eroot[l] = vp + vr;
+  }
+  sqrt_lanes(eroot);
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) {
+    o.rate.slope[pix0 + l] = static_cast<float>(rsl[l] * evr[l]);
+    o.rate.err[pix0 + l] = static_cast<float>(eroot[l]);
+    o.rate.var_poisson[pix0 + l] = static_cast<float>(evp[l]);
+    o.rate.var_rnoise[pix0 + l] = static_cast<float>(evr[l]);
     o.rate.dq[pix0 + l] = in.pixeldq[pix0 + l];
   }
   return badmask;
