@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -41,5 +42,12 @@ DarkStatus subtract_dark(const RampShape& shape, int sci_nframes, int sci_groupg
 /// be SKIPPED. Throws std::invalid_argument on size mismatches.
 std::vector<float> averaged_dark(const RampShape& shape, int sci_nframes, int sci_groupgap,
                                  std::span<const float> dark, const DarkReadout& dark_readout);
+
+/// The average_dark_current plane (ny*nx values) the step stores for ramp_fit, by jwst's
+/// priority: the user/parameter value broadcast; else the reference's 2-D array when it has
+/// npix values and a non-zero sum; else the reference's scalar keyword (0 when absent).
+std::vector<float> resolve_average_dark_current(std::int64_t npix, std::optional<float> user_value,
+                                                std::span<const float> ref_average,
+                                                std::optional<float> ref_scalar);
 
 }  // namespace stpipe::steps

@@ -205,4 +205,18 @@ std::vector<float> averaged_dark(const RampShape& shape, int sci_nframes, int sc
   return out;
 }
 
+std::vector<float> resolve_average_dark_current(std::int64_t npix, std::optional<float> user_value,
+                                                std::span<const float> ref_average,
+                                                std::optional<float> ref_scalar) {
+  if (npix < 0) throw std::invalid_argument("dark_current: negative pixel count");
+  const auto n = static_cast<std::size_t>(npix);
+  if (user_value) return std::vector<float>(n, *user_value);
+  if (static_cast<std::int64_t>(ref_average.size()) == npix) {
+    double sum = 0.0;  // numpy sums float32 pairwise; only "is it zero" matters here
+    for (float v : ref_average) sum += v;
+    if (sum != 0.0) return std::vector<float>(ref_average.begin(), ref_average.end());
+  }
+  return std::vector<float>(n, ref_scalar.value_or(0.0f));
+}
+
 }  // namespace stpipe::steps

@@ -133,3 +133,23 @@ TEST(DarkCurrent, ZeroSizedAndWrongShapes) {
   EXPECT_THROW(st::subtract_dark(s, 1, 0, d, p, dark8, {false, 1, 2, 1, 0}, ddq3),
                std::invalid_argument);
 }
+
+TEST(DarkCurrent, AverageDarkCurrentPriority) {
+  std::vector<float> ref = {0.5f, 1.5f}, zeros = {0.0f, 0.0f}, wrong = {1.0f};
+  EXPECT_EQ(st::resolve_average_dark_current(2, 3.0f, ref, 9.0f), (std::vector<float>{3.0f, 3.0f}));
+  EXPECT_EQ(st::resolve_average_dark_current(2, std::nullopt, ref, 9.0f), ref);
+  EXPECT_EQ(st::resolve_average_dark_current(2, std::nullopt, zeros, 9.0f),
+            (std::vector<float>{9.0f, 9.0f}));
+  EXPECT_EQ(st::resolve_average_dark_current(2, std::nullopt, wrong, std::nullopt),
+            (std::vector<float>{0.0f, 0.0f}));
+}
+
+TEST(DarkCurrent, SingleGroupAndAllSaturatedStillSubtracted) {
+  st::RampShape s{2, 1, 1, 2};
+  std::vector<float> d = {70000.0f, 70000.0f, 70000.0f, 70000.0f};
+  std::vector<float> dark = {1.0f, 2.0f};
+  std::vector<std::uint32_t> p(2, 0), ddq(2, 0);
+  ASSERT_EQ(st::subtract_dark(s, 1, 0, d, p, dark, {false, 1, 1, 1, 0}, ddq),
+            st::DarkStatus::kComplete);
+  EXPECT_EQ(d, (std::vector<float>{69999.0f, 69998.0f, 69999.0f, 69998.0f}));
+}

@@ -116,3 +116,15 @@ TEST(Linearity, ZeroSizedAndWrongShapes) {
   std::vector<std::uint32_t> p(4), ldq(3);
   EXPECT_THROW(st::correct_linearity(s, d, q, p, c4, 5, ldq), std::invalid_argument);
 }
+
+TEST(Linearity, AllSaturatedAndSingleGroupKeepOrCorrect) {
+  st::RampShape s{1, 1, 1, 3};
+  std::vector<float> d = {5.0f, 6.0f, 7.0f};
+  std::vector<std::uint8_t> sat(3, static_cast<std::uint8_t>(dq::kSaturated)), none(3, 0);
+  std::vector<float> c = {1, 1, 1, 2, 2, 2};  // 1 + 2x
+  auto d1 = d;
+  st::apply_linearity(s, d1, sat, c, 2);
+  EXPECT_EQ(d1, d);
+  st::apply_linearity(s, d, none, c, 2);
+  EXPECT_EQ(d, (std::vector<float>{11.0f, 13.0f, 15.0f}));
+}
