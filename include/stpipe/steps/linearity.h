@@ -23,6 +23,20 @@ void apply_linearity(const RampShape& shape, std::span<float> data,
                      std::span<const std::uint8_t> groupdq, std::span<const float> coeffs,
                      std::int64_t ncoeff, std::span<float> zeroframe = {});
 
+/// stcal's read-level path (jwst uses it when the LINEARITY reference has inverse coefficients,
+/// nframes > 1 and there are no read times), with read pattern rp[g] = g*nf+1 .. g*nf+nf:
+/// per pixel, a rate from the linearised first and last unsaturated groups, reads predicted in
+/// f64, un-linearised with `inv_coeffs`, shifted to match the group, linearised read by read
+/// and averaged (f64, rounded to f32 once). SATURATED groups keep their values. Both
+/// coefficient sets must already be prepared. zeroframe uses the simple path. Unvalidated
+/// against stcal vectors beyond the unit test. Throws std::invalid_argument on size mismatch,
+/// ngroups < 2 or nframes < 1.
+void apply_linearity_read_level(const RampShape& shape, std::span<float> data,
+                                std::span<const std::uint8_t> groupdq,
+                                std::span<const float> coeffs, std::int64_t ncoeff,
+                                std::span<const float> inv_coeffs, std::int64_t ninv, int nframes,
+                                std::span<float> zeroframe = {});
+
 /// prepare_linearity_coefficients followed by apply_linearity (coeffs modified in place).
 void correct_linearity(const RampShape& shape, std::span<float> data,
                        std::span<const std::uint8_t> groupdq, std::span<std::uint32_t> pixeldq,

@@ -154,6 +154,106 @@ void apply_linearity(const RampShape& shape, std::span<float> data,
   }
 }
 
+namespace {
+// Horner in f64 with f32 coefficients (numpy: f32 coefficient array times f64 data).
+inline double horner_f64(const float* const* c, std::int64_t n, std::int64_t p, double x) {
+  double r = static_cast<double>(c[n - 1][p]) * x;
+  for (std::int64_t j = n - 2; j >= 1; --j) {
+    r = r + static_cast<double>(c[j][p]);
+    r = r * x;
+  }
+  return r + static_cast<double>(c[0][p]);
+}
+
+// Horner in f32 with the SATURATED select, for one value.
+inline float horner_f32(const float* const* c, std::int64_t n, std::int64_t p, float x, bool sat) {
+  float r = c[n - 1][p] * x;
+  for (std::int64_t j = n - 2; j >= 1; --j) {
+    r = r + c[j][p];
+    r = r * x;
+  }
+  r = r + c[0][p];
+  return sat ? x : r;
+}
+}  // namespace
+
+void apply_linearity_read_level(const RampShape& shape, std::span<float> data,
+                                std::span<const std::uint8_t> groupdq,
+                                std::span<const float> coeffs, std::int64_t ncoeff,
+                                std::span<const float> inv_coeffs, std::int64_t ninv, int nframes,
+                                std::span<float> zeroframe) {
+  if (ncoeff < 2 || ninv < 2) throw std::invalid_argument("linearity: need >= 2 coefficients");
+  if (nframes < 1) throw std::invalid_argument("linearity: nframes must be >= 1");
+  const std::int64_t npix = shape.npix(), G = shape.ngroups;
+  require_size(data.size(), shape.size(), "data");
+  require_size(groupdq.size(), shape.size(), "groupdq");
+  require_size(coeffs.size(), ncoeff * npix, "coefficients");
+  require_size(inv_coeffs.size(), ninv * npix, "inverse coefficients");
+  if (!zeroframe.empty()) require_size(zeroframe.size(), shape.nints * npix, "zeroframe");
+  if (shape.size() > 0 && G < 2)
+    throw std::invalid_argument("linearity: the read-level path needs >= 2 groups");
+  std::vector<const float*> cp(static_cast<std::size_t>(ncoeff)),
+      ip(static_cast<std::size_t>(ninv));
+  for (std::int64_t j = 0; j < ncoeff; ++j) cp[j] = coeffs.data() + j * npix;
+  for (std::int64_t j = 0; j < ninv; ++j) ip[j] = inv_coeffs.data() + j * npix;
+  // Mean read index of each group (f64), as np.mean of the read pattern.
+  std::vector<double> mr(static_cast<std::size_t>(std::max<std::int64_t>(G, 0)));
+  for (std::int64_t g = 0; g < G; ++g) {
+    double sum = 0.0;
+    for (int k = 1; k <= nframes; ++k) sum += static_cast<double>(g * nframes + k);
+    mr[g] = sum / nframes;
+  }
+  float* d = data.data();
+  const std::uint8_t* q = groupdq.data();
+  const std::int64_t nplanes = shape.nints;
+#pragma omp parallel
+  {
+    std::vector<double> reads(static_cast<std::size_t>(nframes));
+#pragma omp for schedule(static)
+    for (std::int64_t p = 0; p < npix; ++p) {
+      for (std::int64_t i = 0; i < nplanes; ++i) {
+        float* dp = d + i * G * npix + p;
+        const std::uint8_t* qp = q + i * G * npix + p;
+        std::int64_t nu = -1;
+        for (std::int64_t g = 0; g < G; ++g) nu += (qp[g * npix] & dq::kSaturated) == 0;
+        if (nu < 2) nu = 2;
+        const std::int64_t last = nu - 1;
+        const float first_lin =
+            horner_f32(cp.data(), ncoeff, p, dp[0], (qp[0] & dq::kSaturated) != 0);
+        const float last_lin = horner_f32(cp.data(), ncoeff, p, dp[last * npix],
+                                          (qp[last * npix] & dq::kSaturated) != 0);
+        const double rate = static_cast<double>(last_lin - first_lin) / (mr[last] - mr[0]);
+        for (std::int64_t g = 0; g < G; ++g) {
+          double pred = 0.0;
+          for (int k = 0; k < nframes; ++k) {
+            const double since = static_cast<double>(g * nframes + k + 1) - mr[0];
+            const double lin = static_cast<double>(first_lin) + rate * since;
+            reads[k] = horner_f64(ip.data(), ninv, p, lin);
+            pred = k == 0 ? reads[k] : pred + reads[k];
+          }
+          pred = pred / nframes;
+          const float v = dp[g * npix];
+          const double offset = static_cast<double>(v) - pred;
+          double corr = 0.0;
+          for (int k = 0; k < nframes; ++k) {
+            const double c = horner_f64(cp.data(), ncoeff, p, reads[k] + offset);
+            corr = k == 0 ? c : corr + c;
+          }
+          corr = corr / nframes;
+          if ((qp[g * npix] & dq::kSaturated) == 0) dp[g * npix] = static_cast<float>(corr);
+        }
+      }
+    }
+  }
+  if (!zeroframe.empty()) {
+    // The simple path on ZEROFRAME (no groups to saturate: zeros stand for bad values).
+    RampShape zs{shape.nints, 0, shape.ny, shape.nx};
+    std::vector<float> none;
+    std::vector<std::uint8_t> noq;
+    apply_linearity(zs, none, noq, coeffs, ncoeff, zeroframe);
+  }
+}
+
 void correct_linearity(const RampShape& shape, std::span<float> data,
                        std::span<const std::uint8_t> groupdq, std::span<std::uint32_t> pixeldq,
                        std::span<float> coeffs, std::int64_t ncoeff,

@@ -128,3 +128,69 @@ TEST(Linearity, AllSaturatedAndSingleGroupKeepOrCorrect) {
   st::apply_linearity(s, d, none, c, 2);
   EXPECT_EQ(d, (std::vector<float>{11.0f, 13.0f, 15.0f}));
 }
+
+// The read-level path on a small synthetic exposure (nframes 3, cubic inverse), compared bit
+// for bit with stcal 1.19.1 linearity_correction(ilin_coeffs=..., read_pattern=...) run under
+// numpy 1.24 on the same inputs (expected float32 bit patterns below).
+TEST(Linearity, ReadLevelPathMatchesStcalBitExactly) {
+  const std::int64_t nints = 2, G = 5, ny = 3, nx = 4, npix = ny * nx;
+  const int nf = 3;
+  st::RampShape s{nints, G, ny, nx};
+  std::vector<float> d(s.size());
+  std::vector<std::uint8_t> q(s.size(), 0);
+  for (std::int64_t i = 0; i < nints; ++i)
+    for (std::int64_t g = 0; g < G; ++g)
+      for (std::int64_t p = 0; p < npix; ++p)
+        d[(i * G + g) * npix + p] =
+            static_cast<float>(100.0 + 37.0 * p + 900.0 * g + 13.0 * i + 0.25 * (p * g % 7));
+  auto at = [&](std::int64_t i, std::int64_t g, std::int64_t y, std::int64_t x) {
+    return (i * G + g) * npix + y * nx + x;
+  };
+  for (std::int64_t g = 3; g < G; ++g) q[at(0, g, 1, 2)] = dq::kSaturated;
+  for (std::int64_t g = 1; g < G; ++g) q[at(1, g, 0, 0)] = dq::kSaturated;
+  for (std::int64_t g = 0; g < G; ++g) q[at(1, g, 2, 3)] = dq::kSaturated;
+  std::vector<float> c(3 * npix), ic(4 * npix);
+  for (std::int64_t p = 0; p < npix; ++p) {
+    c[p] = static_cast<float>(0.5 * (p % 2));
+    c[npix + p] = static_cast<float>(1.0 + 0.001 * (p % 5));
+    c[2 * npix + p] = static_cast<float>(2e-6 * (1 + p % 3));
+    ic[p] = static_cast<float>(-0.5 * (p % 2));
+    ic[npix + p] = static_cast<float>(1.0 - 0.001 * (p % 5));
+    ic[2 * npix + p] = static_cast<float>(-2e-6 * (1 + p % 3));
+    ic[3 * npix + p] = static_cast<float>(1e-11 * (p % 4));
+  }
+  const std::uint32_t want[] = {
+      0x42c84858, 0x4309f519, 0x432ee6da, 0x435457e8, 0x43797bc0, 0x438f2df8, 0x43a1533a,
+      0x43b47d46, 0x43c74018, 0x43d9dd3b, 0x43eb907f, 0x43fef5ed, 0x447a87b5, 0x44826aa5,
+      0x44877e17, 0x448bc5b0, 0x4490e3cb, 0x449571d1, 0x44997acc, 0x449e9333, 0x44a3d2b0,
+      0x44a7e059, 0x44ac503e, 0x44b1c556, 0x44ee6ade, 0x44f46621, 0x44fa56b6, 0x44fd683e,
+      0x45019766, 0x45040b53, 0x45056824, 0x45086b38, 0x450b8648, 0x450cd898, 0x450f4609,
+      0x451265a9, 0x452ffcc7, 0x4533988b, 0x4537335d, 0x45379cea, 0x453b412e, 0x453df917,
+      0x453cf000, 0x4541f486, 0x4545bed4, 0x4545f4e9, 0x4548af17, 0x454ca105, 0x4568f7f7,
+      0x456d65c3, 0x4571b9bd, 0x4570d5f2, 0x457535e6, 0x45789f82, 0x45752c00, 0x457be582,
+      0x4580497e, 0x457f288f, 0x45814e41, 0x4583ad6c, 0x42e24a75, 0x4316fc3f, 0x433bf4b7,
+      0x436164c9, 0x438347eb, 0x4395b3ca, 0x43a7d726, 0x43bb0577, 0x43cdcd1f, 0x43e066d0,
+      0x43f216d7, 0x44020000, 0x447d4000, 0x44840e89, 0x44892451, 0x448d68cc, 0x4492894d,
+      0x449717c5, 0x449b1d47, 0x44a0383e, 0x44a57a70, 0x44a9843e, 0x44adf4d3, 0x44b1a000,
+      0x44ef2000, 0x44f60d03, 0x44fc016f, 0x44ff0cd9, 0x45026ba6, 0x4504e08c, 0x45063a21,
+      0x45093f3d, 0x450c5c68, 0x450dab4a, 0x451019d3, 0x45110400, 0x452fd000, 0x45346d7c,
+      0x45380af9, 0x45386ff7, 0x453c16ee, 0x453ed08e, 0x453f196f, 0x4542ca0a, 0x45469733,
+      0x4546c85b, 0x45498461, 0x45495400, 0x45681000, 0x456e3c34, 0x45729398, 0x4571a9bf,
+      0x45760d26, 0x4579793a, 0x45782c8c, 0x457cbc86, 0x4580b6cd, 0x457ffcc1, 0x4581b9a6,
+      0x4580c400};
+  ASSERT_EQ(sizeof(want) / sizeof(want[0]), d.size());
+  const auto before = d;
+  st::apply_linearity_read_level(s, d, q, c, 3, ic, 4, nf);
+  std::int64_t mismatches = 0;
+  for (std::size_t k = 0; k < d.size(); ++k) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &d[k], 4);
+    mismatches += bits != want[k];
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_EQ(d[at(1, 3, 2, 3)], before[at(1, 3, 2, 3)]);  // saturated: unchanged
+  std::vector<float> one_group(12);
+  std::vector<std::uint8_t> q1(12);
+  EXPECT_THROW(st::apply_linearity_read_level({1, 1, 3, 4}, one_group, q1, c, 3, ic, 4, nf),
+               std::invalid_argument);
+}
