@@ -25,7 +25,9 @@ struct SaturationOptions {
 /// modified. sat_thresh and sat_dq are updated in place like stcal does (NaN thresholds and
 /// NO_SAT_CHECK pixels get atod_limit+1, NaN thresholds get NO_SAT_CHECK); then
 /// pixeldq |= sat_dq. `bias` (raw superbias, 2-D) and `zeroframe` ([nints][ny][nx]) may be
-/// empty. Throws std::invalid_argument on size mismatches or bad options.
+/// empty. Results do not depend on the thread count. Scratch planes (up to 10 bytes per pixel)
+/// are kept per calling thread and reused by later calls, to avoid first-touch page faults.
+/// Throws std::invalid_argument on size mismatches or bad options.
 void flag_saturation(const RampShape& shape, std::span<const float> data,
                      std::span<std::uint8_t> groupdq, std::span<std::uint32_t> pixeldq,
                      std::span<float> sat_thresh, std::span<std::uint32_t> sat_dq,
