@@ -5,11 +5,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stpipe/steps/dqflags.h"
@@ -281,6 +283,73 @@ inline void sqrt_lanes(double* x) {
   for (int l = 0; l < 8; ++l) x[l] = std::sqrt(x[l]);
 #endif
 }
+
+// Batcher odd-even merge sort for n keys, as a compile-time comparator list.
+constexpr int batcher_count(int n) {
+  int c = 0;
+  for (int p = 1; p < n; p <<= 1)
+    for (int k = p; k >= 1; k >>= 1)
+      for (int j = k % p; j + k < n; j += 2 * k)
+        for (int i = 0; i < std::min(k, n - j - k); ++i)
+          if ((i + j) / (2 * p) == (i + j + k) / (2 * p)) ++c;
+  return c;
+}
+
+template <int N>
+constexpr std::array<std::pair<int, int>, batcher_count(N)> batcher_pairs() {
+  std::array<std::pair<int, int>, batcher_count(N)> out{};
+  int c = 0;
+  for (int p = 1; p < N; p <<= 1)
+    for (int k = p; k >= 1; k >>= 1)
+      for (int j = k % p; j + k < N; j += 2 * k)
+        for (int i = 0; i < std::min(k, N - j - k); ++i)
+          if ((i + j) / (2 * p) == (i + j + k) / (2 * p)) out[c++] = {i + j, i + j + k};
+  return out;
+}
+
+// Compare-exchange of two 8-lane rows: x gets (y < x ? y : x), y gets (y < x ? x : y).
+inline void cswap_lanes(double* x, double* y) {
+#if defined(__AVX512F__)
+  const __m512d a = _mm512_load_pd(x), b = _mm512_load_pd(y);
+  _mm512_store_pd(x, _mm512_min_pd(b, a));
+  _mm512_store_pd(y, _mm512_max_pd(a, b));
+#else
+  for (int l = 0; l < 8; ++l) {
+    const double a = x[l], b = y[l];
+    const bool sw = b < a;
+    x[l] = sw ? b : a;
+    y[l] = sw ? a : b;
+  }
+#endif
+}
+
+template <int N, std::size_t... I>
+inline void sort_lanes_fixed(double (*a)[8], std::index_sequence<I...>) {
+  constexpr auto pairs = batcher_pairs<N>();
+  (cswap_lanes(a[pairs[I].first], a[pairs[I].second]), ...);
+}
+
+// Sorts rows a[0..n) lane-wise (ascending, no NaNs); unrolled for n <= 32.
+inline void sort_lanes(double (*a)[8], int n, const std::vector<std::pair<int, int>>& net) {
+  switch (n) {
+#define STPIPE_SORT_CASE(K) \
+  case K:                   \
+    return sort_lanes_fixed<K>(a, std::make_index_sequence<batcher_count(K)>{});
+    STPIPE_SORT_CASE(2)
+    STPIPE_SORT_CASE(3) STPIPE_SORT_CASE(4) STPIPE_SORT_CASE(5) STPIPE_SORT_CASE(6)
+        STPIPE_SORT_CASE(7) STPIPE_SORT_CASE(8) STPIPE_SORT_CASE(9) STPIPE_SORT_CASE(10)
+            STPIPE_SORT_CASE(11) STPIPE_SORT_CASE(12) STPIPE_SORT_CASE(13) STPIPE_SORT_CASE(14)
+                STPIPE_SORT_CASE(15) STPIPE_SORT_CASE(16) STPIPE_SORT_CASE(17) STPIPE_SORT_CASE(18)
+                    STPIPE_SORT_CASE(19) STPIPE_SORT_CASE(20) STPIPE_SORT_CASE(21)
+                        STPIPE_SORT_CASE(22) STPIPE_SORT_CASE(23) STPIPE_SORT_CASE(24)
+                            STPIPE_SORT_CASE(25) STPIPE_SORT_CASE(26) STPIPE_SORT_CASE(27)
+                                STPIPE_SORT_CASE(28) STPIPE_SORT_CASE(29) STPIPE_SORT_CASE(30)
+                                    STPIPE_SORT_CASE(31) STPIPE_SORT_CASE(32)
+#undef STPIPE_SORT_CASE
+                                        default : for (const auto& [x, y] : net)
+                                                      cswap_lanes(a[x], a[y]);
+  }
+}
 constexpr int kMaxBlockDiffs = 32;  // larger ramps use the scalar path only
 
 // First iteration of the iterative search for kLanes adjacent pixels, vectorised across pixels.
@@ -335,15 +404,7 @@ unsigned first_pass_block(const Context& c, std::int64_t pix0,
       for (int l = 0; l < kLanes; ++l) eprev[l] = ecur[l];
     }
   }
-  for (const auto& [x, y] : net) {
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      const double lo = srt[x][l] < srt[y][l] ? srt[x][l] : srt[y][l];
-      const double hi = srt[x][l] < srt[y][l] ? srt[y][l] : srt[x][l];
-      srt[x][l] = lo;
-      srt[y][l] = hi;
-    }
-  }
+  sort_lanes(srt, n, net);
   // Clipped median: drop every copy of the max (u >= 4); u == 3 middle; u == 2 min.
   alignas(64) int lo_i[kLanes], hi_i[kLanes];
   alignas(64) double mx[kLanes], lo_v[kLanes], hi_v[kLanes];

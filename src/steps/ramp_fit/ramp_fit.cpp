@@ -11,6 +11,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stpipe/steps/dqflags.h"
@@ -582,7 +583,76 @@ inline void sqrt_lanes(double* x) {
   for (int l = 0; l < 8; ++l) x[l] = std::sqrt(x[l]);
 #endif
 }
-constexpr std::int64_t kMaxBlockGroups = 64;  // longer ramps use the scalar path only
+
+// Batcher odd-even merge sort for n keys, as a compile-time comparator list.
+constexpr int batcher_count(int n) {
+  int c = 0;
+  for (int p = 1; p < n; p <<= 1)
+    for (int k = p; k >= 1; k >>= 1)
+      for (int j = k % p; j + k < n; j += 2 * k)
+        for (int i = 0; i < std::min(k, n - j - k); ++i)
+          if ((i + j) / (2 * p) == (i + j + k) / (2 * p)) ++c;
+  return c;
+}
+
+template <int N>
+constexpr std::array<std::pair<int, int>, batcher_count(N)> batcher_pairs() {
+  std::array<std::pair<int, int>, batcher_count(N)> out{};
+  int c = 0;
+  for (int p = 1; p < N; p <<= 1)
+    for (int k = p; k >= 1; k >>= 1)
+      for (int j = k % p; j + k < N; j += 2 * k)
+        for (int i = 0; i < std::min(k, N - j - k); ++i)
+          if ((i + j) / (2 * p) == (i + j + k) / (2 * p)) out[c++] = {i + j, i + j + k};
+  return out;
+}
+
+// Compare-exchange of two 8-lane rows: x gets (y < x ? y : x), y gets (y < x ? x : y).
+inline void cswap_lanes(double* x, double* y) {
+#if defined(__AVX512F__)
+  const __m512d a = _mm512_load_pd(x), b = _mm512_load_pd(y);
+  _mm512_store_pd(x, _mm512_min_pd(b, a));
+  _mm512_store_pd(y, _mm512_max_pd(a, b));
+#else
+  for (int l = 0; l < 8; ++l) {
+    const double a = x[l], b = y[l];
+    const bool sw = b < a;
+    x[l] = sw ? b : a;
+    y[l] = sw ? a : b;
+  }
+#endif
+}
+
+template <int N, std::size_t... I>
+inline void sort_lanes_fixed(double (*a)[8], std::index_sequence<I...>) {
+  constexpr auto pairs = batcher_pairs<N>();
+  (cswap_lanes(a[pairs[I].first], a[pairs[I].second]), ...);
+}
+
+// Sorts rows a[0..n) lane-wise (ascending, no NaNs); unrolled for n <= 32.
+inline void sort_lanes(double (*a)[8], int n, const std::vector<std::pair<int, int>>& net) {
+  switch (n) {
+#define STPIPE_SORT_CASE(K) \
+  case K:                   \
+    return sort_lanes_fixed<K>(a, std::make_index_sequence<batcher_count(K)>{});
+    STPIPE_SORT_CASE(2)
+    STPIPE_SORT_CASE(3) STPIPE_SORT_CASE(4) STPIPE_SORT_CASE(5) STPIPE_SORT_CASE(6)
+        STPIPE_SORT_CASE(7) STPIPE_SORT_CASE(8) STPIPE_SORT_CASE(9) STPIPE_SORT_CASE(10)
+            STPIPE_SORT_CASE(11) STPIPE_SORT_CASE(12) STPIPE_SORT_CASE(13) STPIPE_SORT_CASE(14)
+                STPIPE_SORT_CASE(15) STPIPE_SORT_CASE(16) STPIPE_SORT_CASE(17) STPIPE_SORT_CASE(18)
+                    STPIPE_SORT_CASE(19) STPIPE_SORT_CASE(20) STPIPE_SORT_CASE(21)
+                        STPIPE_SORT_CASE(22) STPIPE_SORT_CASE(23) STPIPE_SORT_CASE(24)
+                            STPIPE_SORT_CASE(25) STPIPE_SORT_CASE(26) STPIPE_SORT_CASE(27)
+                                STPIPE_SORT_CASE(28) STPIPE_SORT_CASE(29) STPIPE_SORT_CASE(30)
+                                    STPIPE_SORT_CASE(31) STPIPE_SORT_CASE(32)
+#undef STPIPE_SORT_CASE
+                                        default : for (const auto& [x, y] : net)
+                                                      cswap_lanes(a[x], a[y]);
+  }
+}
+constexpr std::int64_t kMaxBlockGroups = 64;
+constexpr std::int64_t kMaxBlockPlanes =
+    512;  // nints * ngroups of the SIMD path  // longer ramps use the scalar path only
 
 // Fits kLanes adjacent pixels whose ramps are all clean (no groupdq bit in any group, finite
 // data, gain > 0, pixeldq without DNU/SAT, ngroups >= 2), vectorised across pixels with the
@@ -609,12 +679,17 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
     dc[l] = in.average_dark_current.empty() ? 0. : in.average_dark_current[pix0 + l];
     bad[l] = !(gf > 0.0f) || (in.pixeldq[pix0 + l] & (dq::kDoNotUse | dq::kSaturated)) != 0;
   }
+  // One read of the block's ramps into a local copy: the group planes are a power-of-two
+  // apart in memory and would evict each other from L1/L2 between passes.
+  alignas(64) float loc[kMaxBlockPlanes][kLanes];
   for (std::int64_t ig = 0; ig < N * G; ++ig) {
     const float* d = data + ig * P + pix0;
     const std::uint8_t* q = gdq + ig * P + pix0;
 #pragma omp simd
-    for (int l = 0; l < kLanes; ++l)
+    for (int l = 0; l < kLanes; ++l) {
+      loc[ig][l] = d[l];
       bad[l] |= (q[l] != 0) | !(std::fabs(d[l]) <= std::numeric_limits<float>::max());
+    }
   }
   unsigned badmask = 0;
   for (int l = 0; l < kLanes; ++l) badmask |= bad[l] ? (1u << l) : 0u;
@@ -629,7 +704,7 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
   const std::int64_t nd = G - 1;
   for (std::int64_t i = 0; i < N; ++i) {
     for (std::int64_t g = 0; g < G; ++g) {
-      const float* d = data + (i * G + g) * P + pix0;
+      const float* d = loc[i * G + g];
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) v[g][l] = static_cast<double>(d[l]) / c.tgroup;
     }
@@ -637,15 +712,7 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) dlt[k][l] = v[k + 1][l] - v[k][l];
     }
-    for (const auto& [x, y] : net) {
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        const double a = dlt[x][l], b = dlt[y][l];
-        const bool sw = b < a;
-        dlt[x][l] = sw ? b : a;
-        dlt[y][l] = sw ? a : b;
-      }
-    }
+    sort_lanes(dlt, static_cast<int>(nd), net);
 #pragma omp simd
     for (int l = 0; l < kLanes; ++l) {
       double m = (nd & 1) ? dlt[nd / 2][l] : (dlt[nd / 2][l] + dlt[nd / 2 - 1][l]) / 2.;
@@ -663,7 +730,7 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
   const double* wt = c.weights.data();
   for (std::int64_t i = 0; i < N; ++i) {
     for (std::int64_t g = 0; g < G; ++g) {
-      const float* d = data + (i * G + g) * P + pix0;
+      const float* d = loc[i * G + g];
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) v[g][l] = static_cast<double>(d[l]);
     }
@@ -857,7 +924,8 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
   }
 
   Outs o{rate, rateints, opt};
-  const bool use_blocks = !params.save_opt && sh.ngroups >= 2 && sh.ngroups <= kMaxBlockGroups;
+  const bool use_blocks = !params.save_opt && sh.ngroups >= 2 && sh.ngroups <= kMaxBlockGroups &&
+                          sh.nints * sh.ngroups <= kMaxBlockPlanes;
   const auto net = sort_network(static_cast<int>(std::max<std::int64_t>(sh.ngroups - 1, 1)));
   const std::int64_t ntiles = (sh.ny + kTileRows - 1) / kTileRows;
   std::int64_t max_segs = -1, max_crs = 0;
