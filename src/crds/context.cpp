@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <variant>
@@ -500,9 +501,14 @@ Context Context::load_from_directory(const std::string& name, const std::string&
       name,
       [&](const std::string& n) {
         std::filesystem::path p = std::filesystem::path(dir) / n;
-        if (!std::filesystem::exists(p))
-          throw ReferenceFileError("CRDS mapping '" + n + "' not found in '" + dir + "'");
-        return read_text_file(p);
+        std::FILE* f = std::fopen(p.c_str(), "rb");
+        if (!f) throw ReferenceFileError("CRDS mapping '" + n + "' not found in '" + dir + "'");
+        std::string text;
+        char buf[65536];
+        std::size_t got;
+        while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, got);
+        std::fclose(f);
+        return text;
       },
       check_checksum);
 }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <unordered_set>
 
 #include "stpipe/util/atomic_file.h"
 #include "stpipe/util/error.h"
@@ -300,6 +301,17 @@ class Parser {
     return v;
   }
 
+  // A cheap identity for duplicate-key detection (repr() is slower).
+  static std::string dup_key(const PyValue& k) {
+    if (k.kind == PyValue::Kind::kString) return "s" + k.s;
+    if (k.kind == PyValue::Kind::kTuple) {
+      std::string out = "t";
+      for (const auto& item : k.items) out += dup_key(item) + '\x1f';
+      return out;
+    }
+    return "r" + k.repr();
+  }
+
   PyValue brace() {
     expect('{');
     PyValue v;
@@ -307,18 +319,17 @@ class Parser {
     if (accept('}')) return v;
     PyValue first = value();
     if (accept(':')) {
-      std::set<std::string> seen;
+      std::unordered_set<std::string> seen;
       auto add = [&](PyValue key, PyValue val) {
-        std::string k = key.repr();
-        if (!seen.insert(k).second) fail("duplicate key " + k);
+        if (!seen.insert(dup_key(key)).second) fail("duplicate key " + key.repr());
         v.dict.emplace_back(std::move(key), std::move(val));
       };
-      add(first, value());
+      add(std::move(first), value());
       while (accept(',')) {
         if (accept('}')) return v;
         PyValue key = value();
         expect(':');
-        add(key, value());
+        add(std::move(key), value());
       }
       expect('}');
       return v;
@@ -381,7 +392,9 @@ std::string python_float_str(double v) {
 
 std::string python_repr(const std::string& s) {
   char q = (s.find('\'') != std::string::npos && s.find('"') == std::string::npos) ? '"' : '\'';
-  std::string out(1, q);
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += q;
   for (char c : s) {
     if (c == '\\') {
       out += "\\\\";

@@ -287,11 +287,19 @@ double total_seconds(const DateTime& d) {
 
 // ---------------------------------------------------------------- keys and matchers
 
+bool starts_with_nocase(const std::string& s, const char* p) {
+  std::size_t n = std::strlen(p);
+  if (s.size() < n) return false;
+  for (std::size_t k = 0; k < n; ++k)
+    if (std::toupper(static_cast<unsigned char>(s[k])) != p[k]) return false;
+  return true;
+}
+
 bool esoteric_key(const std::string& key) {
-  std::string k = upper(key);
-  bool bracketed = (starts_with(k, "{") || starts_with(k, "(") || starts_with(k, "#")) &&
-                   (ends_with(k, "}") || ends_with(k, ")") || ends_with(k, "#"));
-  return bracketed || starts_with(k, "BETWEEN") || starts_with(k, "NOT");
+  if (key.empty()) return false;
+  char a = key.front(), b = key.back();
+  bool bracketed = (a == '{' || a == '(' || a == '#') && (b == '}' || b == ')' || b == '#');
+  return bracketed || starts_with_nocase(key, "BETWEEN") || starts_with_nocase(key, "NOT");
 }
 
 std::vector<std::string> glob_list(const std::string& value) {
@@ -367,7 +375,7 @@ class Matcher {
       m->kind_ = Kind::kRegex;
       m->key_ = key.substr(1, key.size() - 2);
       try {
-        m->regex_ = std::regex(m->key_, std::regex::ECMAScript);
+        m->regex_ = std::make_unique<std::regex>(m->key_, std::regex::ECMAScript);
       } catch (const std::regex_error& e) {
         throw ReferenceFileError("Bad regular expression " + python_repr(key) + ": " + e.what());
       }
@@ -424,7 +432,7 @@ class Matcher {
     if (value == "N/A") return 0;
     switch (kind_) {
       case Kind::kRegex:
-        return std::regex_search(value, regex_, std::regex_constants::match_continuous) ? 1 : -1;
+        return std::regex_search(value, *regex_, std::regex_constants::match_continuous) ? 1 : -1;
       case Kind::kGlob:
         for (const auto& g : globs_)
           if (glob_match(g.c_str(), value.c_str())) return 1;
@@ -463,7 +471,7 @@ class Matcher {
 
   Kind kind_ = Kind::kLiteral;
   std::string key_;
-  std::regex regex_;
+  std::unique_ptr<std::regex> regex_;
   std::vector<std::string> globs_;
   std::string op_;
   double number_ = 0;
@@ -527,7 +535,7 @@ class MatchSelector : public Selector {
  public:
   struct Rule {
     std::vector<std::string> key;  // conditioned
-    std::string raw;               // as written in the rmap, for --explain
+    PyValue raw;                   // as written in the rmap, for --explain
     std::vector<std::unique_ptr<Matcher>> matchers;
     Choice choice;
   };
@@ -536,28 +544,30 @@ class MatchSelector : public Selector {
                 std::size_t level, const SelectorOptions& opt)
       : opt_(opt) {
     parameters_ = std::move(params);
-    std::set<std::vector<std::string>> seen;
     for (const auto& [k, v] : dict.dict) {
-      std::vector<PyValue> elems = k.kind == PyValue::Kind::kTuple ? k.items : std::vector{k};
+      std::vector<PyValue> single;
+      if (k.kind != PyValue::Kind::kTuple) single.push_back(k);
+      const std::vector<PyValue>& elems = k.kind == PyValue::Kind::kTuple ? k.items : single;
       if (elems.size() != parameters_.size())
         throw ReferenceFileError("Match key " + k.repr() + " in '" + opt.rmap_name +
                                  "' is wrong length for parameters " +
                                  repr_list(parameters_, true));
       Rule r;
-      r.raw = k.kind == PyValue::Kind::kTuple ? k.repr() : "(" + k.repr() + ",)";
+      r.raw = k;
       for (std::size_t i = 0; i < elems.size(); ++i) {
         PyValue e = substitute(parameters_[i], elems[i]);
         r.key.push_back(condition_element(e));
       }
-      if (!seen.insert(r.key).second)
-        throw ReferenceFileError("Duplicate Match key " + repr_list(r.key, true) + " in '" +
-                                 opt.rmap_name + "'");
       for (const auto& e : r.key) r.matchers.push_back(Matcher::make(e));
       r.choice = compile_choice(v, parkey, level, opt);
       rules_.push_back(std::move(r));
     }
     std::sort(rules_.begin(), rules_.end(),
               [](const Rule& a, const Rule& b) { return a.key < b.key; });
+    for (std::size_t k = 1; k < rules_.size(); ++k)
+      if (rules_[k].key == rules_[k - 1].key)
+        throw ReferenceFileError("Duplicate Match key " + repr_list(rules_[k].key, true) + " in '" +
+                                 opt.rmap_name + "'");
     // Valid values per parameter ([] = no check), as CRDS's get_parkey_map().
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
       std::set<std::string> vals;
@@ -621,7 +631,11 @@ class MatchSelector : public Selector {
       g = e;
       Choice choice;
       std::string keys;
-      for (const Rule* r : group) keys += (keys.empty() ? "" : " + ") + r->raw;
+      if (trace)
+        for (const Rule* r : group)
+          keys +=
+              (keys.empty() ? "" : " + ") +
+              (r->raw.kind == PyValue::Kind::kTuple ? r->raw.repr() : "(" + r->raw.repr() + ",)");
       if (group.size() > 1) {
         if (!opt_.merge_overlaps) throw SelectionError("More than one match clause matched.");
         if (group[0]->choice.nested) {
