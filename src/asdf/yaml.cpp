@@ -752,7 +752,15 @@ YamlDocument parse_yaml(std::string_view text, const std::string& origin, int ma
       return doc;
     }
     doc.tree = conv.convert(root, 0);
-    if (doc.tree.is_object() && root.IsMap()) doc.tree.erase(kTagKey);
+    // The root's tag lives in root_tag only: drop it from a map, unwrap a tagged sequence/scalar.
+    if (doc.tree.is_object() && doc.tree.contains(kTagKey)) {
+      if (root.IsMap()) {
+        doc.tree.erase(kTagKey);
+      } else {
+        Json value = doc.tree.at(kValueKey);
+        doc.tree = std::move(value);
+      }
+    }
   } catch (const IoError&) {
     throw;
   } catch (const YAML::Exception& e) {

@@ -235,3 +235,12 @@ TEST(YamlParse, InvalidUtf8IsRejectedLikePyyaml) {
   EXPECT_THROW(parse_yaml("\xc3: 1\n", "u.asdf"), IoError);
   EXPECT_EQ(to_text(Json("x\xff"), 10), "\"x\xef\xbf\xbd\"");  // replaced, no exception
 }
+
+TEST(YamlParse, RootTagIsSeparatedFromTheTree) {
+  YamlDocument seq = parse_yaml("--- !<tag:x.org:list-1.0> [1, 2]\n", "r");
+  EXPECT_EQ(seq.root_tag, "tag:x.org:list-1.0");
+  EXPECT_EQ(seq.tree, Json::array({1, 2}));
+  YamlDocument omap = parse_yaml("--- !!omap [{b: 1}, {a: 2}]\n", "r");
+  EXPECT_EQ(omap.tree.dump(), R"({"b":1,"a":2})");
+  EXPECT_EQ(emit_yaml(seq.tree, seq.root_tag), "--- !<tag:x.org:list-1.0> [1, 2]\n...\n");
+}
