@@ -356,6 +356,11 @@ void read_cards(const FitsFile& f, const models::Schema& schema, const std::stri
     }
     if (structural(k)) continue;
     if (k == "COMMENT") {
+      // CFITSIO writes these two itself when it creates a primary HDU: do not duplicate them.
+      std::string text = comment;
+      if (text.find("FITS (Flexible Image Transport System) format is") != std::string::npos ||
+          text.find("and Astrophysics', volume 376, page 359") != std::string::npos)
+        continue;
       extra.push_back({k, Json(), comment});
       continue;
     }

@@ -1,0 +1,388 @@
+// DataModel API: metadata validation (warn/strict), arrays (ndim, dtype cast, adopt), tables,
+// CRDS parameters, schema lookups, info/convert commands, bad input files.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "stpipe/cli/commands.h"
+#include "stpipe/io/fits.h"
+#include "stpipe/models/datamodel.h"
+#include "stpipe/util/atomic_file.h"
+#include "stpipe/util/error.h"
+#include "test_support.h"
+
+using namespace stpipe;
+using namespace stpipe::models;
+using stpipe::testing::shared_data;
+using stpipe::testing::TempDir;
+
+namespace {
+struct Collect {
+  Collect() {
+    old = set_warning_handler([this](const std::string& m) { messages.push_back(m); });
+  }
+  ~Collect() { set_warning_handler(old); }
+  std::vector<std::string> messages;
+  WarningHandler old;
+};
+}  // namespace
+
+TEST(Meta, SetGetAndValidationWarning) {
+  Collect w;
+  RampModel m;
+  EXPECT_TRUE(m.set_meta("meta.instrument.name", "NIRCAM"));
+  EXPECT_EQ(m.get_meta("meta.instrument.name").value(), "NIRCAM");
+  EXPECT_FALSE(m.get_meta("meta.instrument.filter").has_value());
+  EXPECT_TRUE(m.schema_has("meta.exposure.nints"));
+  EXPECT_FALSE(m.schema_has("meta.exposure.no_such_thing"));
+  // Invalid enum value: warning, not stored.
+  EXPECT_FALSE(m.set_meta("meta.instrument.name", "HUBBLE"));
+  EXPECT_EQ(m.get_meta("meta.instrument.name").value(), "NIRCAM");
+  ASSERT_EQ(w.messages.size(), 1u);
+  EXPECT_NE(w.messages[0].find("meta.instrument.name"), std::string::npos);
+  EXPECT_NE(w.messages[0].find("'HUBBLE' is not one of"), std::string::npos);
+  // Wrong type: float for an integer.
+  EXPECT_FALSE(m.set_meta("meta.exposure.nints", 2.5));
+  EXPECT_FALSE(m.get_meta("meta.exposure.nints").has_value());
+  EXPECT_TRUE(m.set_meta("meta.exposure.nints", 3));
+  EXPECT_EQ(m.meta_int("meta.exposure.nints"), 3);
+  // An int is a number.
+  EXPECT_TRUE(m.set_meta("meta.target.ra", 12));
+  EXPECT_FALSE(m.set_meta("meta.target.ra", "foo"));
+  EXPECT_FALSE(m.set_meta("meta.cal_step.jump", "DONE"));
+  EXPECT_TRUE(m.set_meta("meta.cal_step.jump", "COMPLETE"));
+  // Null removes.
+  EXPECT_TRUE(m.set_meta("meta.cal_step.jump", nullptr));
+  EXPECT_FALSE(m.get_meta("meta.cal_step.jump").has_value());
+}
+
+TEST(Meta, StrictModeThrows) {
+  RampModel m;
+  m.set_strict_validation(true);
+  try {
+    m.set_meta("meta.instrument.name", "HUBBLE");
+    FAIL() << "no exception";
+  } catch (const ValidationError& e) {
+    EXPECT_NE(std::string(e.what()).find("meta.instrument.name"), std::string::npos);
+  }
+  setenv("STPIPE_STRICT_VALIDATION", "1", 1);
+  ImageModel strict;
+  unsetenv("STPIPE_STRICT_VALIDATION");
+  EXPECT_TRUE(strict.strict_validation());
+  EXPECT_THROW(strict.set_meta("meta.exposure.ngroups", "ten"), ValidationError);
+  ImageModel lax;
+  EXPECT_FALSE(lax.strict_validation());
+}
+
+TEST(Meta, CrdsParametersStringification) {
+  RampModel m;
+  m.set_meta("meta.instrument.name", "NIRCAM");
+  m.set_meta("meta.exposure.ngroups", 10);
+  m.set_meta("meta.exposure.frame_time", 10.73677);
+  m.set_meta("meta.exposure.group_time", 100.0);
+  m.set_meta("meta.exposure.gain_factor", 1e-5);
+  m.set_meta("meta.visit.tsovisit", false);
+  auto p = m.crds_parameters();
+  EXPECT_EQ(p["META.INSTRUMENT.NAME"], "NIRCAM");
+  EXPECT_EQ(p["META.EXPOSURE.NGROUPS"], "10");
+  EXPECT_EQ(p["META.EXPOSURE.FRAME_TIME"], "10.73677");
+  EXPECT_EQ(p["META.EXPOSURE.GROUP_TIME"], "100.0");
+  EXPECT_EQ(p["META.EXPOSURE.GAIN_FACTOR"], "1e-05");
+  EXPECT_EQ(p["META.VISIT.TSOVISIT"], "False");
+}
+
+TEST(Meta, PythonFloatStr) {
+  EXPECT_EQ(python_float_str(0.1), "0.1");
+  EXPECT_EQ(python_float_str(1.0 / 3.0), "0.3333333333333333");
+  EXPECT_EQ(python_float_str(1e16), "1e+16");
+  EXPECT_EQ(python_float_str(123456789012345.0), "123456789012345.0");
+  EXPECT_EQ(python_float_str(0.0001), "0.0001");
+  EXPECT_EQ(python_float_str(0.00001234), "1.234e-05");
+  EXPECT_EQ(python_float_str(-2.5), "-2.5");
+  EXPECT_EQ(python_float_str(0.0), "0.0");
+}
+
+TEST(Arrays, NdimDtypeAndAccess) {
+  ImageModel m;
+  EXPECT_FALSE(m.has_array("data"));
+  try {
+    m.array("data");
+    FAIL();
+  } catch (const ValidationError& e) {
+    EXPECT_NE(std::string(e.what()).find("ImageModel"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("data"), std::string::npos);
+  }
+  try {
+    m.set_array("data", Array::allocate(DType::kFloat32, {2, 3, 4}));
+    FAIL();
+  } catch (const ValidationError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("Array has wrong number of dimensions.  Expected 2, got 3"),
+        std::string::npos);
+  }
+  Array d = Array::allocate(DType::kFloat64, {3, 4});
+  d.set_double(5, 2.5);
+  m.set_array("data", d);
+  EXPECT_EQ(m.array("data").dtype(), DType::kFloat32);  // cast to the schema's type
+  EXPECT_FLOAT_EQ(m.data<float>("data")[5], 2.5f);
+  EXPECT_THROW(m.data<double>("data"), ValidationError);
+  // Matching dtype: stored without copying.
+  Array f = Array::allocate(DType::kFloat32, {3, 4});
+  const void* raw = f.raw();
+  m.set_array("err", f);
+  EXPECT_EQ(m.array("err").raw(), raw);
+  // ensure_array allocates from the schema default with the primary array's shape.
+  Array& dq = m.ensure_array("dq");
+  EXPECT_EQ(dq.dtype(), DType::kUint32);
+  EXPECT_EQ(dq.shape(), (std::vector<std::int64_t>{3, 4}));
+  EXPECT_EQ(m.array_names(), (std::vector<std::string>{"data", "dq", "err"}));
+
+  SaturationModel sat;
+  sat.set_array("data", Array::allocate(DType::kFloat32, {2, 2}));
+  sat.remove_array("data");
+  EXPECT_THROW(sat.ensure_array("dq"), ValidationError);
+  sat.ensure_array("data", {2, 5});
+  EXPECT_FLOAT_EQ(sat.data<float>("data")[9], 100000.0f);  // schema default
+
+  RampModel r;
+  r.set_array("data", Array::allocate(DType::kFloat32, {2, 3, 4, 5}));
+  EXPECT_EQ(r.ensure_array("pixeldq").shape(), (std::vector<std::int64_t>{4, 5}));
+  EXPECT_EQ(r.ensure_array("zeroframe").shape(), (std::vector<std::int64_t>{3, 4, 5}));
+  EXPECT_EQ(r.ensure_array("groupdq").dtype(), DType::kUint8);
+}
+
+TEST(Arrays, AdoptRunsDeleterOnce) {
+  static int freed = 0;
+  float* buf = new float[6]{1, 2, 3, 4, 5, 6};
+  {
+    Array a = Array::adopt(DType::kFloat32, {2, 3}, buf, [](void* p) {
+      delete[] static_cast<float*>(p);
+      ++freed;
+    });
+    ImageModel m;
+    m.set_array("data", a);
+    EXPECT_EQ(m.data<float>("data"), buf);
+    EXPECT_EQ(freed, 0);
+  }
+  EXPECT_EQ(freed, 1);
+}
+
+TEST(Tables, NumericAndText) {
+  Table t;
+  t.add_numeric("BIT", DType::kInt32, {0, 1});
+  t.add_numeric("VALUE", DType::kUint32, {1, 2});
+  t.add_text("NAME", 40, {"DO_NOT_USE", "SATURATED"});
+  EXPECT_EQ(t.rows(), 2u);
+  EXPECT_EQ(t.numbers("value"), (std::vector<double>{1, 2}));
+  EXPECT_EQ(t.strings("NAME")[1], "SATURATED");
+  EXPECT_THROW(t.add_numeric("X", DType::kInt32, {1}), ValidationError);
+  EXPECT_THROW(t.numbers("NAME"), ValidationError);
+
+  MaskModel m;
+  m.set_array("dq", Array::allocate(DType::kUint32, {4, 4}));
+  m.set_table("dq_def", t);
+  m.set_meta("meta.reftype", "MASK");
+  TempDir dir;
+  m.save(dir / "mask.fits");
+  auto back = open(dir / "mask.fits");
+  EXPECT_EQ(back->model_type(), "MaskModel");
+  EXPECT_TRUE(back->table("dq_def").equals(t));
+}
+
+TEST(Files, BuiltModelSavesFitsAndAsdf) {
+  Collect w;
+  RampModel m;
+  m.set_meta("meta.instrument.name", "NIRCAM");
+  m.set_meta("meta.instrument.detector", "NRCA1");
+  m.set_meta("meta.exposure.nints", 1);
+  m.set_meta("meta.exposure.frame_time", 10.73677);
+  m.set_meta("meta.observation.date", "2024-01-02");
+  m.set_meta("meta.bunit_data", "DN");
+  Array d = Array::allocate(DType::kFloat32, {1, 2, 3, 4});
+  for (std::size_t i = 0; i < d.size(); ++i) d.set_double(i, static_cast<double>(i) * 0.5);
+  m.set_array("data", d);
+  m.ensure_array("pixeldq");
+  m.ensure_array("groupdq");
+  m.array("pixeldq").set_double(0, 2147483648.0);
+  m.fits_extras().history.push_back("made by a test");
+  TempDir dir;
+  m.save(dir / "r_ramp.fits");
+  EXPECT_EQ(m.meta_string("meta.filename"), "r_ramp.fits");
+  auto back = open(dir / "r_ramp.fits");
+  EXPECT_EQ(back->model_type(), "RampModel");
+  EXPECT_TRUE(back->array("data").equals(d));
+  EXPECT_EQ(back->data<std::uint32_t>("pixeldq")[0], 2147483648u);
+  EXPECT_DOUBLE_EQ(back->meta_double("meta.exposure.frame_time"), 10.73677);
+  EXPECT_EQ(back->meta_string("meta.bunit_data"), "DN");
+  EXPECT_EQ(back->fits_extras().history, std::vector<std::string>{"made by a test"});
+  auto r = stpipe::testing::run_command("fitsverify -q '" + (dir / "r_ramp.fits").string() + "'");
+  EXPECT_NE(r.output.find("verification OK"), std::string::npos) << r.output;
+  // The ASDF extension's _fits_hash matches the headers we wrote.
+  back->save(dir / "r2_ramp.asdf");
+  auto a = open(dir / "r2_ramp.asdf");
+  EXPECT_EQ(a->model_type(), "RampModel");
+  EXPECT_TRUE(a->array("data").equals(d));
+  EXPECT_EQ(a->meta_string("meta.instrument.detector"), "NRCA1");
+  EXPECT_THROW(m.save(dir / "x.txt"), IoError);
+  EXPECT_TRUE(w.messages.empty()) << w.messages[0];
+}
+
+TEST(Files, UnknownKeywordsAndHdusKept) {
+  ImageModel m;
+  m.set_array("data", Array::allocate(DType::kFloat32, {2, 2}));
+  m.fits_extras().cards["PRIMARY"].push_back({"FOOBAR", 3, "a private keyword"});
+  ExtraHdu h;
+  h.extname = "EXTRA";
+  h.extver = 2;
+  h.image = Array::full(DType::kInt16, {3}, 7);
+  h.header.push_back({"MYKEY", "hello", ""});
+  m.fits_extras().hdus.push_back(h);
+  TempDir dir;
+  m.save(dir / "x.fits");
+  auto back = open(dir / "x.fits");
+  auto& cards = back->fits_extras().cards["PRIMARY"];
+  ASSERT_EQ(cards.size(), 1u) << cards[0].keyword << " " << cards.back().keyword;
+  EXPECT_EQ(cards[0].keyword, "FOOBAR");
+  EXPECT_EQ(cards[0].value, 3);
+  ASSERT_EQ(back->fits_extras().hdus.size(), 1u);
+  auto& e = back->fits_extras().hdus[0];
+  EXPECT_EQ(e.extname, "EXTRA");
+  EXPECT_EQ(e.extver, 2);
+  EXPECT_TRUE(e.image->equals(*h.image));
+  ASSERT_EQ(e.header.size(), 1u);
+  EXPECT_EQ(e.header[0].value, "hello");
+}
+
+TEST(Files, GenericModelKeepsEveryHdu) {
+  Collect w;
+  DataModel m("SlitModel", "core");
+  m.set_array("wavelength", Array::full(DType::kFloat64, {2, 3}, 1.5));
+  TempDir dir;
+  m.save(dir / "slit.fits");
+  auto back = open(dir / "slit.fits");
+  EXPECT_EQ(back->model_type(), "SlitModel");
+  bool found = false;
+  for (auto& h : back->fits_extras().hdus)
+    if (h.extname == "WAVELENGTH") found = h.image && h.image->equals(m.array("wavelength"));
+  EXPECT_TRUE(found);
+  back->save(dir / "slit2.fits");
+  auto again = open(dir / "slit2.fits");
+  EXPECT_EQ(again->fits_extras().hdus.size(), back->fits_extras().hdus.size());
+}
+
+// ---------------------------------------------------------------- bad input
+
+namespace {
+std::string error_of(const std::filesystem::path& p) {
+  try {
+    open(p);
+  } catch (const IoError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("OTHER: ") + e.what();
+  }
+  return "no error";
+}
+void write_bytes(const std::filesystem::path& p, const std::string& s) {
+  std::ofstream(p, std::ios::binary) << s;
+}
+}  // namespace
+
+TEST(BadInput, NonFitsAndTruncated) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  Collect w;
+  TempDir dir;
+  write_bytes(dir / "junk.fits", "this is not a FITS file at all");
+  std::string e = error_of(dir / "junk.fits");
+  EXPECT_NE(e.find("junk.fits"), std::string::npos) << e;
+  EXPECT_EQ(e.find("OTHER"), std::string::npos) << e;
+
+  std::string full = read_text_file(shared_data("stdatamodels/stdatamodels172_ramp.fits"));
+  write_bytes(dir / "trunc.fits", full.substr(0, 2880 * 3 + 100));
+  e = error_of(dir / "trunc.fits");
+  EXPECT_NE(e.find("trunc.fits"), std::string::npos) << e;
+  EXPECT_NE(e.find("HDU"), std::string::npos) << e;
+  EXPECT_EQ(e.find("OTHER"), std::string::npos) << e;
+
+  e = error_of(dir / "missing.fits");
+  EXPECT_NE(e.find("no such file"), std::string::npos) << e;
+}
+
+TEST(BadInput, WrongBitpixAndShape) {
+  Collect w;
+  TempDir dir;
+  // A float SCI where Level1b wants uint16.
+  DataModel raw("Level1bModel", "core");
+  raw.set_array("sci", Array::allocate(DType::kFloat32, {1, 2, 3, 4}));
+  raw.save(dir / "bad_uncal.fits");
+  std::string e = error_of(dir / "bad_uncal.fits");
+  EXPECT_NE(e.find("HDU 1 (SCI)"), std::string::npos) << e;
+  EXPECT_NE(e.find("BITPIX -32"), std::string::npos) << e;
+  // A 3-D SCI in a file claiming to be an ImageModel.
+  DataModel img("ImageModel", "core");
+  img.set_array("sci", Array::allocate(DType::kFloat32, {2, 3, 4}));
+  img.save(dir / "bad_image.fits");
+  e = error_of(dir / "bad_image.fits");
+  EXPECT_NE(e.find("Expected 2, got 3"), std::string::npos) << e;
+  EXPECT_NE(e.find("bad_image.fits"), std::string::npos) << e;
+}
+
+TEST(BadInput, CorruptAsdfExtension) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  Collect w;
+  TempDir dir;
+  std::string full = read_text_file(shared_data("stdatamodels/stdatamodels172_image.fits"));
+  auto pos = full.find("#ASDF 1.0.0");
+  ASSERT_NE(pos, std::string::npos);
+  full.replace(pos, 5, "#JUNK");  // the ASDF magic inside ASDF_METADATA
+  write_bytes(dir / "corrupt.fits", full);
+  std::string e = error_of(dir / "corrupt.fits");
+  EXPECT_NE(e.find("corrupt.fits"), std::string::npos) << e;
+  EXPECT_NE(e.find("ASDF"), std::string::npos) << e;
+}
+
+// ---------------------------------------------------------------- commands
+
+TEST(Commands, InfoJsonAndText) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  std::string f =
+      shared_data("vectors/1x10x256x256/fits/jw99999001001_01101_00001_nrca1_uncal.fits").string();
+  ::testing::internal::CaptureStdout();
+  int rc = cli::info_command({f, "--json"});
+  std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc, 0);
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["model_type"], "RampModel");
+  EXPECT_EQ(j["meta"]["meta.instrument.name"], "NIRCAM");
+  EXPECT_EQ(j["arrays"]["data"]["shape"], nlohmann::json::parse("[1,10,256,256]"));
+  EXPECT_EQ(j["arrays"]["groupdq"]["dtype"], "uint8");
+  ::testing::internal::CaptureStdout();
+  rc = cli::info_command({f});
+  out = ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("model type: RampModel"), std::string::npos) << out;
+  EXPECT_NE(out.find("(1, 10, 256, 256)  float32"), std::string::npos) << out;
+
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(cli::info_command({}), 2);
+  EXPECT_EQ(cli::info_command({"/nonexistent/x.fits"}), 3);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("/nonexistent/x.fits"), std::string::npos);
+}
+
+TEST(Commands, ConvertFitsToAsdfAndBack) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  Collect w;
+  TempDir dir;
+  auto in = shared_data("stdatamodels/stdatamodels172_ramp.fits");
+  EXPECT_EQ(cli::convert_command({in.string(), (dir / "r.asdf").string()}), 0);
+  EXPECT_EQ(cli::convert_command({(dir / "r.asdf").string(), (dir / "r.fits").string()}), 0);
+  auto a = open(in);
+  auto b = open(dir / "r.fits");
+  EXPECT_TRUE(a->array("data").equals(b->array("data")));
+  EXPECT_TRUE(a->array("groupdq").equals(b->array("groupdq")));
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(cli::convert_command({in.string()}), 2);
+  ::testing::internal::GetCapturedStderr();
+}
