@@ -62,6 +62,7 @@ ClientOptions ClientOptions::from_environment() {
   o.context = env("CRDS_CONTEXT");
   o.check_mapping_checksums = !env_true("CRDS_IGNORE_MAPPING_CHECKSUM");
   o.allow_bad_references = env_true("CRDS_ALLOW_BAD_REFERENCES");
+  o.allow_bad_rules = env_true("CRDS_ALLOW_BAD_RULES");
   o.server.timeout_seconds = env_number("CRDS_CLIENT_TIMEOUT_SECONDS", o.server.timeout_seconds);
   o.server.retry_count =
       static_cast<int>(env_number("CRDS_CLIENT_RETRY_COUNT", o.server.retry_count));
@@ -205,10 +206,24 @@ std::map<std::string, BestRef> Client::best_references(const Header& header,
                                                        const std::string& context_name,
                                                        Explanation* explain) {
   auto ctx = context(context_name);
-  auto refs = ctx->best_references(header, reftypes, explain, &options_.fits_keywords);
   std::vector<std::string> bad = cache_.bad_files();
-  if (!bad.empty() && !options_.allow_bad_references) {
-    std::set<std::string> bad_set(bad.begin(), bad.end());
+  std::set<std::string> bad_set(bad.begin(), bad.end());
+  if (bad_set.count(ctx->name()) && !options_.allow_bad_rules)
+    throw ReferenceFileError("CRDS context " + python_repr(ctx->name()) +
+                             " is marked as scientifically invalid (CRDS_ALLOW_BAD_RULES "
+                             "to use it anyway)");
+  auto refs = ctx->best_references(header, reftypes, explain, &options_.fits_keywords);
+  if (!bad_set.empty() && !options_.allow_bad_rules) {
+    for (auto& [type, b] : refs) {
+      if (!b.rmap.empty() && bad_set.count(b.rmap)) {
+        b.kind = BestRef::Kind::kError;
+        b.message = "Rules " + python_repr(b.rmap) + " for type " + python_repr(type) +
+                    " are marked as scientifically invalid.";
+        if (explain) explain->lines[type].push_back("  " + b.message);
+      }
+    }
+  }
+  if (!bad_set.empty() && !options_.allow_bad_references) {
     for (auto& [type, b] : refs) {
       if (!b.ok()) continue;
       for (const auto& f : b.files) {

@@ -303,3 +303,36 @@ TEST(CrdsServer, ConcurrentProcessesShareOneCache) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CrdsClient, BadReferencesAndRulesAreErrorsUnlessAllowed) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  TempDir cache;
+  fs::create_directories(cache / "mappings");
+  fs::create_directory_symlink(stpipe::testing::shared_data("crds/cache/mappings/jwst"),
+                               cache / "mappings/jwst");
+  fs::create_directories(cache / "config/jwst");
+  std::ofstream(cache / "config/jwst/server_config")
+      << "{'operational_context': 'jwst_0541.pmap',\n 'bad_files_list': "
+         "['jwst_nircam_dark_0040.fits', 'jwst_nircam_gain_0009.rmap']}\n";
+  ClientOptions o = options(cache.path(), "");
+  {
+    Client client(o);
+    auto refs = client.best_references(kNircam, {"dark", "gain", "mask"});
+    EXPECT_EQ(refs.at("dark").crds_string(),
+              "NOT FOUND Recommended reference 'jwst_nircam_dark_0040.fits' of type 'dark' is "
+              "designated scientifically invalid.");
+    EXPECT_EQ(refs.at("gain").kind, BestRef::Kind::kError);
+    EXPECT_NE(refs.at("gain").message.find("jwst_nircam_gain_0009.rmap"), std::string::npos);
+    EXPECT_EQ(refs.at("mask").filename(), "jwst_nircam_mask_0033.fits");
+  }
+  o.allow_bad_references = true;
+  o.allow_bad_rules = true;
+  Client lenient(o);
+  auto refs = lenient.best_references(kNircam, {"dark", "gain"});
+  EXPECT_EQ(refs.at("dark").filename(), "jwst_nircam_dark_0040.fits");
+  EXPECT_EQ(refs.at("gain").filename(), "jwst_nircam_gain_0050.fits");
+}
+
+}  // namespace

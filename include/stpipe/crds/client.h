@@ -25,12 +25,13 @@ struct ClientOptions {
   std::string context;                  ///< CRDS_CONTEXT; empty = server default / cache config
   bool check_mapping_checksums = true;  ///< false with CRDS_IGNORE_MAPPING_CHECKSUM
   bool allow_bad_references = false;    ///< CRDS_ALLOW_BAD_REFERENCES
+  bool allow_bad_rules = false;         ///< CRDS_ALLOW_BAD_RULES
   ServerOptions server;                 ///< timeouts and retries (url is taken from server_url)
   /// Extra FITS keyword -> data-model path translations (e.g. from the model layer's schemas).
   std::map<std::string, std::string> fits_keywords;
 
   /// Options from the CRDS_* environment variables (CRDS_PATH, CRDS_SERVER_URL, CRDS_CONTEXT,
-  /// CRDS_OBSERVATORY, CRDS_IGNORE_MAPPING_CHECKSUM, CRDS_ALLOW_BAD_REFERENCES,
+  /// CRDS_OBSERVATORY, CRDS_IGNORE_MAPPING_CHECKSUM, CRDS_ALLOW_BAD_REFERENCES/_RULES,
   /// CRDS_CLIENT_TIMEOUT_SECONDS, CRDS_CLIENT_RETRY_COUNT, CRDS_CLIENT_RETRY_DELAY_SECONDS).
   static ClientOptions from_environment();
 };
@@ -59,8 +60,9 @@ class Client {
 
   /// Best references for a header (data-model paths or FITS keywords), computed locally.
   /// Empty `reftypes` = every type of the instrument. Types OMITted are absent; N/A and lookup
-  /// failures are per-type results; a recommended file on the bad-files list is an error unless
-  /// allowed. Throws ReferenceFileError if the whole lookup fails (context, instrument).
+  /// failures are per-type results; a recommended file or an rmap on the bad-files list makes
+  /// that type an error unless allowed. Throws ReferenceFileError if the whole lookup fails
+  /// (context unavailable or itself marked bad, unknown instrument).
   std::map<std::string, BestRef> best_references(const Header& header,
                                                  const std::vector<std::string>& reftypes,
                                                  const std::string& context_name = "",
