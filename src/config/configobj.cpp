@@ -19,8 +19,6 @@ using detail::U32;
 
 namespace {
 
-constexpr std::size_t kMaxValueLength = 20000;  // guard for the backtracking value matcher
-
 std::string enc(std::u32string_view s) { return detail::utf8_encode(s); }
 
 bool is_quote(char32_t c) { return c == U'"' || c == U'\''; }
@@ -183,7 +181,6 @@ class ValueMatcher {
 
   // ConfigObj._valueexp followed by _handle_value's post-processing.
   ValueParse parse() {
-    if (n_ > kMaxValueLength) throw SyntaxFailure{};
     memo_.assign(n_ + 1, 0);
     stop_.assign(n_ + 1, 0);
     ValueParse out;
@@ -295,22 +292,50 @@ class ValueMatcher {
   }
 
   // Greedy star of list items followed by group2: memoised depth-first search.
-  bool star(std::size_t pos) {
-    if (memo_[pos]) return memo_[pos] == 1;
-    for (std::size_t e : item_ends(pos)) {
-      if (e != pos && star(e)) {
-        memo_[pos] = 1;
-        stop_[pos] = stop_[e];
-        return true;
+  // Iterative (explicit stack) so that lines with many items cannot exhaust the call stack.
+  bool star(std::size_t start) {
+    struct Frame {
+      std::size_t pos;
+      std::vector<std::size_t> ends;
+      std::size_t idx;
+    };
+    if (memo_[start]) return memo_[start] == 1;
+    std::vector<Frame> stack;
+    stack.push_back(Frame{start, item_ends(start), 0});
+    while (!stack.empty()) {
+      const std::size_t top = stack.size() - 1;
+      bool pushed = false;
+      bool resolved = false;
+      while (stack[top].idx < stack[top].ends.size()) {
+        const std::size_t e = stack[top].ends[stack[top].idx];
+        if (e == stack[top].pos || memo_[e] == 2) {
+          ++stack[top].idx;
+          continue;
+        }
+        if (memo_[e] == 1) {
+          memo_[stack[top].pos] = 1;
+          stop_[stack[top].pos] = stop_[e];
+          resolved = true;
+          break;
+        }
+        auto ends = item_ends(e);
+        stack.push_back(Frame{e, std::move(ends), 0});
+        pushed = true;
+        break;
       }
+      if (pushed) continue;
+      const std::size_t pos = stack[top].pos;
+      if (!resolved) {
+        if (group2(pos).ok) {
+          memo_[pos] = 1;
+          stop_[pos] = pos;
+        } else {
+          memo_[pos] = 2;
+        }
+      }
+      stack.pop_back();
     }
-    if (group2(pos).ok) {
-      memo_[pos] = 1;
-      stop_[pos] = pos;
-      return true;
-    }
-    memo_[pos] = 2;
-    return false;
+    return memo_[start] == 1;
   }
 
   // ConfigObj._listvalueexp.findall over the list part.
@@ -613,51 +638,54 @@ std::vector<std::string> quote_candidates(const std::string& value, bool multili
   return out;
 }
 
-std::string write_value_text(const Tree& v) {
-  if (v.is_array()) {
-    if (v.empty()) return ",";
-    std::string out;
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      const std::string item = scalar_text(v[i]);
-      std::string chosen;
-      for (const auto& cand : quote_candidates(item, false)) {
-        try {
-          auto parsed = parse_configobj_value(cand + ",");
-          if (parsed.is_array() && parsed.size() == 1 && parsed[0] == item) {
-            chosen = cand;
-            break;
-          }
-        } catch (const ConfigError&) {
+// Spellings of a value to try, and the tree value ConfigObj must read back from them.
+std::vector<std::string> value_candidates(const Tree& v, Tree& expected) {
+  if (!v.is_array()) {
+    const std::string text = scalar_text(v);
+    expected = text;
+    return quote_candidates(text, true);
+  }
+  expected = Tree::array();
+  if (v.empty()) return {","};
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string item = scalar_text(v[i]);
+    expected.push_back(item);
+    std::string chosen;
+    for (const auto& cand : quote_candidates(item, false)) {
+      try {
+        auto parsed = parse_configobj_value(cand + ",");
+        if (parsed.is_array() && parsed.size() == 1 && parsed[0] == item) {
+          chosen = cand;
+          break;
         }
+      } catch (const ConfigError&) {
       }
-      if (chosen.empty())
-        throw ConfigError("Value " + detail::py_repr(item) + " cannot be safely quoted.");
-      out += (i ? ", " : "") + chosen;
     }
-    if (v.size() == 1) out += ",";
-    return out;
+    if (chosen.empty()) return {};
+    out += (i ? ", " : "") + chosen;
   }
-  const std::string text = scalar_text(v);
-  for (const auto& cand : quote_candidates(text, true)) {
-    try {
-      Tree t = parse_configobj("k = " + cand + "\n");
-      if (t.size() == 1 && t["k"].is_string() && t["k"] == text) return cand;
-    } catch (const ConfigError&) {
-    }
-  }
-  throw ConfigError("Value " + detail::py_repr(text) + " cannot be safely quoted.");
+  if (v.size() == 1) out += ",";
+  return {out};
 }
 
-std::string write_key_text(const std::string& key) {
-  std::vector<std::string> cands{key, "\"" + key + "\"", "'" + key + "'"};
-  for (const auto& cand : cands) {
-    try {
-      Tree t = parse_configobj(cand + " = x\n");
-      if (t.size() == 1 && t.contains(key) && t[key] == "x") return cand;
-    } catch (const ConfigError&) {
+// One `key = value` entry, checked by reading it back (with its indentation).
+std::string write_entry(const std::string& indent, const std::string& key, const Tree& value) {
+  Tree expected;
+  const std::vector<std::string> values = value_candidates(value, expected);
+  const std::vector<std::string> keys{key, "\"" + key + "\"", "'" + key + "'"};
+  for (const auto& kc : keys) {
+    for (const auto& vc : values) {
+      std::string line = indent + kc + " = " + vc + "\n";
+      try {
+        Tree t = parse_configobj(line);
+        if (t.size() == 1 && t.contains(key) && t[key] == expected) return line;
+      } catch (const ConfigError&) {
+      }
     }
   }
-  throw ConfigError("Key " + detail::py_repr(key) + " cannot be safely quoted.");
+  throw ConfigError("Value " + detail::py_repr(key) + " = " + expected.dump() +
+                    " cannot be safely quoted.");
 }
 
 std::string write_section_name(const std::string& name, std::size_t depth) {
@@ -682,7 +710,7 @@ void write_section(const Tree& section, std::size_t depth, std::string& out) {
   for (std::size_t d = 0; d < depth; ++d) indent += kIndent;
   for (const auto& [key, value] : section.items()) {
     if (value.is_object()) continue;
-    out += indent + write_key_text(key) + " = " + write_value_text(value) + "\n";
+    out += write_entry(indent, key, value);
   }
   for (const auto& [key, value] : section.items()) {
     if (!value.is_object()) continue;

@@ -710,7 +710,8 @@ struct SectionOutcome {
   SectionResult result = SectionResult::kTrue;
   std::vector<Failure> failures;                                 // relative to this section
   std::vector<std::string> extras;                               // this section's own extra keys
-  std::vector<std::pair<std::string, SectionOutcome>> children;  // validated subsections
+  std::vector<std::string> child_names;  // validated subsections, in order
+  std::vector<SectionOutcome> children;
 };
 
 bool is_many(const std::string& key) { return key == "__many__" || key == "___many___"; }
@@ -836,7 +837,8 @@ SectionOutcome validate_section(const Tree& cfg, const SpecSection& spec, bool c
     }
     child.failures.clear();
     out[name] = std::move(sub_out);
-    oc.children.emplace_back(name, std::move(child));
+    oc.child_names.push_back(name);
+    oc.children.push_back(std::move(child));
   }
   oc.extras = unvalidated;
   if (opts.allow_extra) {
@@ -853,9 +855,9 @@ SectionOutcome validate_section(const Tree& cfg, const SpecSection& spec, bool c
 std::optional<std::pair<std::vector<std::string>, std::string>> first_extra(
     const SectionOutcome& oc) {
   if (!oc.extras.empty()) return std::make_pair(std::vector<std::string>{}, oc.extras.front());
-  for (const auto& [name, child] : oc.children) {
-    if (auto found = first_extra(child)) {
-      found->first.insert(found->first.begin(), name);
+  for (std::size_t i = 0; i < oc.children.size(); ++i) {
+    if (auto found = first_extra(oc.children[i])) {
+      found->first.insert(found->first.begin(), oc.child_names[i]);
       return found;
     }
   }
