@@ -211,6 +211,15 @@ def _strip_plain_tags(ours, theirs):
     return ours
 
 
+AWKWARD_STRINGS = [
+    "", " lead", "trail ", "yes", "NO", "~", "null", "0x1F", "017", "1:30", ".inf", "-5", "- dash",
+    "? q", "a #b", "colon: x", "[x]", "{y}", "*star", "&amp", "!bang", "%pct", "@at", "`tick",
+    '"dq"', "back\\slash", "tab\there", "\x01\x7f", "caf\u00e9", "\u20ac", "=", "<<",
+    "2001-12-14t21:59:43.10-05:00", "1.0e+3", "crds://jwst_nircam_mask_0033.fits", "a,b", "x:y",
+    "...", "---", "#", "'", "\u0085nel", "\ufffe", "\U0001f600", "line\r\nbreak",
+]
+
+
 def test_python_reads_cpp_arrays(interop_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no asdf warnings for our files
@@ -246,6 +255,9 @@ def test_python_reads_cpp_arrays(interop_dir):
             assert m["null"] is None and m["true"] is True
             assert m["list"] == [1, 2.5, "x", None, [True]]
             assert t["asdf_library"]["name"] == "stpipe-cpp"
+            assert t["awkward"] == AWKWARD_STRINGS
+            assert all(type(x) is str for x in t["awkward"])
+            assert t["awkward_keys"] == {"1": 1, "true": 2, "a: b": 3, "": 4, "-": 5, "x y": 6}
 
 
 def test_python_reads_cpp_fits_form(interop_dir):
