@@ -329,28 +329,31 @@ inline void sort_lanes_fixed(double (*a)[8], std::index_sequence<I...>) {
   (cswap_lanes(a[pairs[I].first], a[pairs[I].second]), ...);
 }
 
-// Sorts rows a[0..n) lane-wise (ascending, no NaNs); unrolled for n <= 32.
-inline void sort_lanes(double (*a)[8], int n, const std::vector<std::pair<int, int>>& net) {
-  switch (n) {
-#define STPIPE_SORT_CASE(K) \
-  case K:                   \
-    return sort_lanes_fixed<K>(a, std::make_index_sequence<batcher_count(K)>{});
-    STPIPE_SORT_CASE(2)
-    STPIPE_SORT_CASE(3) STPIPE_SORT_CASE(4) STPIPE_SORT_CASE(5) STPIPE_SORT_CASE(6)
-        STPIPE_SORT_CASE(7) STPIPE_SORT_CASE(8) STPIPE_SORT_CASE(9) STPIPE_SORT_CASE(10)
-            STPIPE_SORT_CASE(11) STPIPE_SORT_CASE(12) STPIPE_SORT_CASE(13) STPIPE_SORT_CASE(14)
-                STPIPE_SORT_CASE(15) STPIPE_SORT_CASE(16) STPIPE_SORT_CASE(17) STPIPE_SORT_CASE(18)
-                    STPIPE_SORT_CASE(19) STPIPE_SORT_CASE(20) STPIPE_SORT_CASE(21)
-                        STPIPE_SORT_CASE(22) STPIPE_SORT_CASE(23) STPIPE_SORT_CASE(24)
-                            STPIPE_SORT_CASE(25) STPIPE_SORT_CASE(26) STPIPE_SORT_CASE(27)
-                                STPIPE_SORT_CASE(28) STPIPE_SORT_CASE(29) STPIPE_SORT_CASE(30)
-                                    STPIPE_SORT_CASE(31) STPIPE_SORT_CASE(32)
-#undef STPIPE_SORT_CASE
-                                        default : for (const auto& [x, y] : net)
-                                                      cswap_lanes(a[x], a[y]);
-  }
+// Sorts rows a[0..n) lane-wise with the fixed network for n keys.
+template <int N>
+void sort_lanes_n(double (*a)[8]) {
+  sort_lanes_fixed<N>(a, std::make_index_sequence<batcher_count(N)>{});
 }
-constexpr int kMaxBlockDiffs = 32;  // larger ramps use the scalar path only
+
+template <std::size_t... K>
+constexpr auto make_sorters(std::index_sequence<K...>) {
+  return std::array<void (*)(double(*)[8]), sizeof...(K)>{&sort_lanes_n<static_cast<int>(K)>...};
+}
+
+constexpr int kMaxUnrolledSort = 32;
+
+// Sorts rows a[0..n) lane-wise (ascending, no NaNs); unrolled networks for n <= 32.
+inline void sort_lanes(double (*a)[8], int n, const std::vector<std::pair<int, int>>& net) {
+  static constexpr auto kSorters = make_sorters(std::make_index_sequence<kMaxUnrolledSort + 1>{});
+  if (n <= kMaxUnrolledSort) {
+    kSorters[n](a);
+    return;
+  }
+  for (const auto& [x, y] : net) cswap_lanes(a[x], a[y]);
+}
+
+constexpr int kMaxBlockDiffs = 32;   // larger ramps use the scalar path only
+constexpr int kPrefetchAhead = 256;  // pixels ahead in each group plane
 
 // First iteration of the iterative search for kLanes adjacent pixels, vectorised across pixels.
 // Returns a lane mask of pixels that need the full scalar routine: a new jump was found, or
@@ -383,6 +386,8 @@ unsigned first_pass_block(const Context& c, std::int64_t pix0,
       const float* d = c.data + base;
       const std::uint8_t* q = c.gdq + base;
       const int j = static_cast<int>(i * g.ndiff + k - 1);
+      __builtin_prefetch(d + kPrefetchAhead);
+      __builtin_prefetch(q + kPrefetchAhead);
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) {
         float v = d[l] * gainv[l];
