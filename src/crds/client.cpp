@@ -136,7 +136,13 @@ void Client::fetch_into_cache(const std::string& kind, const std::string& name,
                              " '" + name + "' is not in the cache (" +
                              target.parent_path().string() +
                              ") and CRDS is offline (no CRDS_SERVER_URL)");
-  FileLock lock(cache_.root() / ".crds_cache.lock");
+  std::unique_ptr<FileLock> lock;
+  try {
+    lock = std::make_unique<FileLock>(cache_.root() / ".crds_cache.lock");
+  } catch (const IoError& e) {
+    throw ReferenceFileError("Cannot download '" + name + "' into the CRDS cache " +
+                             cache_.root().string() + " (not writable?): " + e.what());
+  }
   std::error_code ec;
   if (fs::exists(target, ec)) return;  // another process fetched it meanwhile
   if (kind == "references")

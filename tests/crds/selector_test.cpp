@@ -309,9 +309,46 @@ TEST_F(CrdsJwstContext, FitsKeywordsLowerCaseAndNumbersGiveSameAnswers) {
                 {"META.SUBARRAY.XSIZE", "2048"},         {"META.SUBARRAY.YSIZE", "2048.0"},
                 {"META.OBSERVATION.DATE", "2016-02-01"}, {"META.OBSERVATION.TIME", "00:00:00"},
                 {"META.EXPOSURE.TYPE", "NRS_FIXEDSLIT"}};
-  BestRef sb = ctx_->best_references(nrs, {"superbias"}).at("superbias");
-  EXPECT_TRUE(sb.ok()) << sb.crds_string();
-  EXPECT_EQ(sb.filename().rfind("jwst_nirspec_superbias_", 0), 0u) << sb.crds_string();
+  EXPECT_EQ(ctx_->best_references(nrs, {"superbias"}).at("superbias").crds_string(),
+            "jwst_nirspec_superbias_0117.fits");
+  nrs["META.OBSERVATION.DATE"] = "2014-06-01";
+  EXPECT_EQ(ctx_->best_references(nrs, {"superbias"}).at("superbias").crds_string(),
+            "jwst_nirspec_superbias_0110.fits");
+  nrs["META.OBSERVATION.DATE"] = "2010-01-01";  // only the generic rule covers 2010
+  EXPECT_EQ(ctx_->best_references(nrs, {"superbias"}).at("superbias").crds_string(),
+            "jwst_nirspec_superbias_0002.fits");
+}
+
+// Cases the specification lists (datamodels-crds.md B.6) beyond expected_bestrefs.json.
+TEST_F(CrdsJwstContext, SpecificationTableCases) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  Header a2 = nircam_;
+  a2["META.INSTRUMENT.DETECTOR"] = "NRCA2";
+  a2["META.SUBARRAY.NAME"] = "SUB640A210R";
+  EXPECT_EQ(ctx_->best_references(a2, {"dark"}).at("dark").crds_string(),
+            "jwst_nircam_dark_0073.fits");
+  Header miri = {{"META.INSTRUMENT.NAME", "MIRI"},        {"META.INSTRUMENT.DETECTOR", "MIRIMAGE"},
+                 {"META.EXPOSURE.READPATT", "FAST"},      {"META.SUBARRAY.NAME", "FULL"},
+                 {"META.INSTRUMENT.FILTER", "F1000W"},    {"META.EXPOSURE.TYPE", "MIR_IMAGE"},
+                 {"META.OBSERVATION.DATE", "2016-01-01"}, {"META.OBSERVATION.TIME", "00:00:00"}};
+  auto m = ctx_->best_references(miri, {"dark", "superbias", "flat"});
+  EXPECT_EQ(m.at("dark").crds_string(), "jwst_miri_dark_0058.fits");
+  EXPECT_EQ(m.at("superbias").crds_string(), "NOT FOUND n/a");
+  EXPECT_EQ(m.at("flat").crds_string(), "jwst_miri_flat_0392.fits");
+  miri["META.INSTRUMENT.DETECTOR"] = "MIRIFULONG";
+  miri["META.EXPOSURE.READPATT"] = "SLOW";
+  EXPECT_EQ(ctx_->best_references(miri, {"dark"}).at("dark").crds_string(),
+            "jwst_miri_dark_0057.fits");
+  miri["META.EXPOSURE.READPATT"] = "FAST";
+  EXPECT_EQ(ctx_->best_references(miri, {"dark"}).at("dark").crds_string(),
+            "jwst_miri_dark_0050.fits");
+  Header sys = {{"META.INSTRUMENT.NAME", "SYSTEM"},
+                {"META.CALIBRATION_SOFTWARE_VERSION", "0.13.7"},
+                {"META.OBSERVATION.DATE", "2019-01-01"},
+                {"META.OBSERVATION.TIME", "00:00:00"}};
+  auto s = ctx_->best_references(sys, {});
+  EXPECT_EQ(s.at("calver").crds_string(), "jwst_system_calver_0010.json");
+  EXPECT_EQ(s.at("datalvl").crds_string(), "jwst_system_datalvl_0001.json");  // VersionAfter
 }
 
 }  // namespace
