@@ -230,3 +230,48 @@ TEST(JumpEdge, AfterJumpFlagging) {
   s.run(p);
   for (std::int64_t g = 0; g < 10; ++g) EXPECT_EQ(s.q(0, g, 0), (g >= 4 && g <= 6) ? kJ : 0) << g;
 }
+
+// The SIMD blocks (8 pixels a row) and the per-pixel routine (rows of 7 pixels, never a full
+// block) must agree on every pixel: random ramps with ties, NaNs, flags and bad gains.
+TEST(JumpEdge, SimdBlocksMatchPerPixelRoutine) {
+  for (std::int64_t nints : {1, 2, 3}) {
+    const std::int64_t ngroups = nints == 3 ? 5 : 9, npix = 56 * 40;
+    std::uint64_t s = 12345 + nints;
+    auto rnd = [&s]() {
+      s ^= s << 13;
+      s ^= s >> 7;
+      s ^= s << 17;
+      return s;
+    };
+    st::RampShape a{nints, ngroups, npix / 8, 8}, b{nints, ngroups, npix / 7, 7};
+    std::vector<float> data(a.size()), gain(npix), rn(npix);
+    std::vector<std::uint8_t> gdq(a.size());
+    for (std::int64_t p = 0; p < npix; ++p) {
+      gain[p] = rnd() % 50 == 0 ? 0.0f : 1.0f + static_cast<float>(rnd() % 3);
+      rn[p] = static_cast<float>(rnd() % 4);  // zero read noise happens
+    }
+    for (std::size_t k = 0; k < data.size(); ++k) {
+      const std::uint64_t r = rnd();
+      const auto g = static_cast<std::int64_t>((k / npix) % ngroups);
+      data[k] = static_cast<float>(10 * g + static_cast<std::int64_t>(r % 7));  // many ties
+      if (r % 97 == 0) data[k] += 300.0f;
+      if (r % 401 == 0) data[k] = std::numeric_limits<float>::quiet_NaN();
+      const std::uint64_t f = rnd() % 100;
+      gdq[k] = f < 3 ? stpipe::dq::kDoNotUse : f < 6 ? stpipe::dq::kSaturated : f < 7 ? kJ : 0;
+    }
+    st::JumpParams p;
+    p.flag_4_neighbors = false;
+    auto gdq_a = gdq, gdq_b = gdq;
+    std::vector<std::uint32_t> pdq_a(npix, 0), pdq_b(npix, 0);
+    const auto ra = st::detect_jumps(a, {10.0, 10.0, 1, 0}, data, gdq_a, pdq_a, gain, rn, p);
+    const auto rb = st::detect_jumps(b, {10.0, 10.0, 1, 0}, data, gdq_b, pdq_b, gain, rn, p);
+    EXPECT_LT(ra.scalar_pixels, npix / 2) << "the SIMD path was not exercised";
+    EXPECT_EQ(rb.scalar_pixels, npix);
+    EXPECT_EQ(ra.primary_crs, rb.primary_crs);
+    std::int64_t bad = 0;
+    for (std::size_t k = 0; k < gdq.size(); ++k) bad += gdq_a[k] != gdq_b[k];
+    EXPECT_EQ(bad, 0) << "nints " << nints;
+    EXPECT_EQ(pdq_a, pdq_b);
+    EXPECT_GT(ra.primary_crs, 100);
+  }
+}
