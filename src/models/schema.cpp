@@ -200,8 +200,10 @@ std::shared_ptr<const Schema> Schema::load(std::string_view name_in) {
   std::string name(name_in);
   fs::path file;
   std::string key;
+  bool by_path = false;
   if (name.find('/') != std::string::npos || name.ends_with(".yaml") || name.ends_with(".json")) {
     file = name;
+    by_path = true;
     key = fs::absolute(file).string();
     name = file.filename().string();
     for (auto suffix : {".yaml", ".json", ".schema"})
@@ -215,12 +217,14 @@ std::shared_ptr<const Schema> Schema::load(std::string_view name_in) {
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   std::error_code ec;
   if (!fs::exists(file, ec)) throw ConfigError("schema file not found: " + file.string());
-  Resolver resolver(schema_dir());
-  std::string uri = std::string(kJwstPrefix) + file.stem().string();
+  // Relative refs of a schema given by path resolve in its own folder.
+  Resolver resolver(by_path ? fs::absolute(file).parent_path() : schema_dir());
+  std::string uri = std::string(kJwstPrefix) + file.stem().string();  // "ramp.schema"
   const Json& doc = resolver.document(uri, file);
   std::string base =
       doc.contains("id") && doc["id"].is_string() ? doc["id"].get<std::string>() : uri;
   Json merged = resolver.resolve(doc, base, 0);
+  merged["id"] = base;  // the outermost schema's id wins over those merged from allOf branches
   auto schema = std::make_shared<const Schema>(name, merged, file);
   cache[key] = schema;
   return schema;
