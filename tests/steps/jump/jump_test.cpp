@@ -2,6 +2,7 @@
 #include "stpipe/steps/jump.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
@@ -274,4 +275,27 @@ TEST(JumpEdge, SimdBlocksMatchPerPixelRoutine) {
     EXPECT_EQ(pdq_a, pdq_b);
     EXPECT_GT(ra.primary_crs, 100);
   }
+}
+
+// Results do not depend on the number of threads (row tiles, neighbour flags across tiles).
+TEST(JumpVectors, ThreadCountInvariant) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  const std::string c = "2x8x256x256_nf4gg1";
+  const st::RampShape shape{2, 8, 256, 256};
+  const auto data = load_f32(c, "stages/dark_current/data.npy.gz");
+  const auto gdq0 = load_u8(c, "stages/saturation/groupdq.npy.gz");
+  const auto pdq0 = load_u32(c, "stages/dark_current/pixeldq.npy.gz");
+  const auto gain = load_f32(c, "inputs/gain.npy.gz");
+  const auto rn = load_f32(c, "inputs/readnoise.npy.gz");
+  std::vector<std::vector<std::uint8_t>> out;
+  const int saved = omp_get_max_threads();
+  for (int nt : {1, 3}) {
+    omp_set_num_threads(nt);
+    auto gdq = gdq0;
+    auto pdq = pdq0;
+    st::detect_jumps(shape, {10.73677, 53.68385, 4, 1}, data, gdq, pdq, gain, rn);
+    out.push_back(gdq);
+  }
+  omp_set_num_threads(saved);
+  EXPECT_EQ(out[0], out[1]);
 }

@@ -2,6 +2,7 @@
 #include "stpipe/steps/ramp_fit.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
@@ -455,4 +456,20 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
       EXPECT_EQ(compare_f32(x->var_rnoise, y->var_rnoise).ndiff, 0);
     }
   }
+}
+
+// Results do not depend on the number of threads.
+TEST(RampFitVectors, ThreadCountInvariant) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  std::vector<st::RampFitResult> out;
+  const int saved = omp_get_max_threads();
+  for (int nt : {1, 3}) {
+    omp_set_num_threads(nt);
+    Loaded l = load_inputs(kNf4);
+    out.push_back(run(kNf4, l, {}));
+  }
+  omp_set_num_threads(saved);
+  EXPECT_EQ(compare_f32(out[0].rate.slope, out[1].rate.slope).ndiff, 0);
+  EXPECT_EQ(compare_f32(out[0].rateints.err, out[1].rateints.err).ndiff, 0);
+  EXPECT_EQ(out[0].rateints.dq, out[1].rateints.dq);
 }
