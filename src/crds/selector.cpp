@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <tuple>
 
@@ -377,7 +378,8 @@ class Matcher {
       try {
         m->regex_ = std::make_unique<std::regex>(m->key_, std::regex::ECMAScript);
       } catch (const std::regex_error& e) {
-        throw ReferenceFileError("Bad regular expression " + python_repr(key) + ": " + e.what());
+        // Reported when the rule is consulted, so one odd rule does not break the context.
+        m->regex_error_ = "Bad regular expression " + python_repr(key) + ": " + e.what();
       }
     } else if (starts_with(key, "{") && ends_with(key, "}") && key.size() >= 2) {
       m->kind_ = Kind::kLiteral;
@@ -387,13 +389,13 @@ class Matcher {
       if (k.find(" AND ") != std::string::npos) return binary(k, "AND");
       if (k.find(" OR ") != std::string::npos) return binary(k, "OR");
       return make(k.substr(1, k.size() - 2));
-    } else if (starts_with(upper(key), "BETWEEN")) {
+    } else if (starts_with_nocase(key, "BETWEEN")) {
       std::vector<std::string> parts = split_ws(key);
       double lo, hi;
       if (parts.size() != 3 || !parse_float(parts[1], lo) || !parse_float(parts[2], hi) || lo > hi)
         throw ReferenceFileError("Invalid between relation " + python_repr(key));
       return binary(">=" + parts[1] + " AND <" + parts[2], "AND");
-    } else if (starts_with(upper(key), "NOT ")) {
+    } else if (starts_with_nocase(key, "NOT ")) {
       m->kind_ = Kind::kNot;
       m->a_ = make(strip(key.substr(4)));
     } else if (key.find('|') != std::string::npos || key.find('*') != std::string::npos) {
@@ -432,6 +434,7 @@ class Matcher {
     if (value == "N/A") return 0;
     switch (kind_) {
       case Kind::kRegex:
+        if (!regex_) throw SelectionError(regex_error_);
         return std::regex_search(value, *regex_, std::regex_constants::match_continuous) ? 1 : -1;
       case Kind::kGlob:
         for (const auto& g : globs_)
@@ -472,6 +475,7 @@ class Matcher {
   Kind kind_ = Kind::kLiteral;
   std::string key_;
   std::unique_ptr<std::regex> regex_;
+  std::string regex_error_;
   std::vector<std::string> globs_;
   std::string op_;
   double number_ = 0;
@@ -568,7 +572,11 @@ class MatchSelector : public Selector {
       if (rules_[k].key == rules_[k - 1].key)
         throw ReferenceFileError("Duplicate Match key " + repr_list(rules_[k].key, true) + " in '" +
                                  opt.rmap_name + "'");
-    // Valid values per parameter ([] = no check), as CRDS's get_parkey_map().
+  }
+
+  // Valid values per parameter ([] = no check), as CRDS's get_parkey_map(); computed on first
+  // use since only header validation needs them.
+  void compute_valid_values() const {
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
       std::set<std::string> vals;
       bool esoteric = false;
@@ -591,6 +599,7 @@ class MatchSelector : public Selector {
   }
 
   PyValue choose(const Header& h, std::vector<std::string>* trace) const override {
+    std::call_once(valid_once_, [this] { compute_valid_values(); });
     for (const auto& name : parameters_) {
       if (!h.count(name)) {
         const auto& vl = valid_.at(name);
@@ -712,7 +721,8 @@ class MatchSelector : public Selector {
 
   SelectorOptions opt_;
   std::vector<Rule> rules_;
-  std::map<std::string, std::vector<std::string>> valid_;
+  mutable std::once_flag valid_once_;
+  mutable std::map<std::string, std::vector<std::string>> valid_;
 };
 
 // ---------------------------------------------------------------- UseAfter family
