@@ -1,0 +1,157 @@
+"""Interoperability of stpipe-cpp's data models with astropy and python asdf.
+
+Runs `$STPIPE_BUILD_DIR/bin/stpipe info --json` and `stpipe convert` (STPIPE_BUILD_DIR defaults to
+/work/main/build) on the real files in ../shared/data and compares with what astropy.io.fits and
+asdf (AsdfInFits) read. Skipped when the binary or the shared data is absent.
+"""
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+
+fits = pytest.importorskip("astropy.io.fits")
+asdf = pytest.importorskip("asdf")
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data"
+BUILD = pathlib.Path(os.environ.get("STPIPE_BUILD_DIR", "/work/main/build"))
+STPIPE = BUILD / "bin" / "stpipe"
+
+pytestmark = [
+    pytest.mark.skipif(not STPIPE.exists(), reason=f"{STPIPE} not built"),
+    pytest.mark.skipif(not SHARED.exists(), reason="../shared/data absent"),
+]
+
+FILES = [
+    "jwst/raw/jw01019001001_gs-acq1_2022117003102_uncal.fits",
+    "jwst/reference/jwst_nirspec_superbias_0075.fits",
+    "jwst/reference/jwst_nirspec_dark_0046.fits",
+    "jwst/reference/jwst_nirspec_ipc_with_asdf_extension.fits",
+    "stdatamodels/stdatamodels172_ramp.fits",
+    "stdatamodels/stdatamodels172_image.fits",
+    "stdatamodels/stdatamodels172_mask.fits",
+    "vectors/1x10x256x256/fits/jw99999001001_01101_00001_nrca1_uncal.fits",
+    "vectors/1x10x256x256/fits/ref_linearity.fits",
+    "vectors/1x10x256x256/fits/ref_dark.fits",
+    "vectors/1x10x256x256/fits/ref_mask.fits",
+]
+
+# schema array name -> EXTNAME (the arrays these files hold)
+EXTNAMES = {"data": "SCI", "dq": "DQ", "err": "ERR", "pixeldq": "PIXELDQ", "groupdq": "GROUPDQ",
+            "coeffs": "COEFFS"}
+KEYWORDS = ["INSTRUME", "DETECTOR", "EXP_TYPE", "READPATT", "NINTS", "NGROUPS", "NFRAMES", "GROUPGAP",
+            "SUBARRAY", "SUBSTRT1", "SUBSTRT2", "SUBSIZE1", "SUBSIZE2", "DATE-OBS", "TIME-OBS", "TFRAME",
+            "TGROUP", "REFTYPE", "USEAFTER", "PEDIGREE", "TELESCOP"]
+
+
+def run(*args):
+    return subprocess.run([str(STPIPE), *args], capture_output=True, text=True, timeout=60)
+
+
+def info(path):
+    r = run("info", str(path), "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("rel", FILES)
+def test_info_matches_astropy(rel):
+    path = SHARED / rel
+    j = info(path)
+    with fits.open(path) as h:
+        datamodl = h[0].header.get("DATAMODL")
+        if datamodl:
+            assert j["model_type"] == datamodl
+        assert j["meta"]["meta.instrument.name"] == h[0].header["INSTRUME"]
+        for name, spec in j["arrays"].items():
+            ext = EXTNAMES.get(name)
+            if ext is None or ext not in h:
+                continue
+            data = h[ext].data
+            assert spec["shape"] == list(data.shape), name
+            if name == "data" and j["model_type"] == "Level1bModel":
+                assert spec["dtype"] == "uint16"
+
+
+@pytest.mark.parametrize("rel", FILES)
+def test_convert_round_trip_with_astropy(rel, tmp_path):
+    src = SHARED / rel
+    out = tmp_path / ("copy_" + src.name)
+    r = run("convert", str(src), str(out))
+    assert r.returncode == 0, r.stderr
+    j = info(src)
+    with fits.open(src) as a, fits.open(out) as b:
+        for name in j["arrays"]:
+            ext = EXTNAMES.get(name)
+            if ext is None or ext not in a:
+                continue
+            want = a[ext].data
+            got = b[ext].data
+            assert got.shape == want.shape
+            if name in ("dq", "pixeldq"):
+                assert got.dtype == np.uint32
+                np.testing.assert_array_equal(got, want.astype(np.uint32))
+            else:
+                np.testing.assert_array_equal(got, want)
+        for key in KEYWORDS:
+            if key in a[0].header:
+                assert b[0].header[key] == a[0].header[key], key
+        assert b[0].header["DATAMODL"] == j["model_type"]
+    if shutil.which("fitsverify"):
+        v = subprocess.run(["fitsverify", "-q", str(out)], capture_output=True, text=True)
+        assert "verification OK" in v.stdout + v.stderr, v.stdout + v.stderr
+
+
+@pytest.mark.parametrize("rel", ["stdatamodels/stdatamodels172_ramp.fits",
+                                 "jwst/raw/jw01019001001_gs-acq1_2022117003102_uncal.fits"])
+def test_asdf_extension_read_by_python_asdf(rel, tmp_path):
+    from asdf.fits_embed import AsdfInFits
+    src = SHARED / rel
+    out = tmp_path / ("x_" + src.name)
+    assert run("convert", str(src), str(out)).returncode == 0
+    with fits.open(out) as h:
+        assert h[-1].name == "ASDF"
+        assert h[-1].columns.names == ["ASDF_METADATA"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            af = AsdfInFits.open(h)
+            np.testing.assert_array_equal(np.asarray(af.tree["data"]), h["SCI"].data)
+            assert af.tree["meta"]["instrument"]["name"] == h[0].header["INSTRUME"]
+            assert af.tree["meta"]["model_type"] == h[0].header["DATAMODL"]
+            fits_hash = af.tree["_fits_hash"]
+    # _fits_hash = sha256 of the raw header blocks of every HDU but ASDF.
+    raw = out.read_bytes()
+    with fits.open(out) as h:
+        digest = hashlib.sha256()
+        for hdu in h:
+            if hdu.name == "ASDF":
+                continue
+            info_ = hdu.fileinfo()
+            digest.update(raw[info_["hdrLoc"]:info_["datLoc"]])
+    assert fits_hash == digest.hexdigest()
+
+
+def test_convert_to_asdf_read_by_python_asdf(tmp_path):
+    src = SHARED / "stdatamodels/stdatamodels172_image.fits"
+    out = tmp_path / "image.asdf"
+    assert run("convert", str(src), str(out)).returncode == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with asdf.open(out) as af, fits.open(src) as h:
+            np.testing.assert_array_equal(np.asarray(af.tree["data"]), h["SCI"].data)
+            assert af.tree["meta"]["model_type"] == "ImageModel"
+
+
+def test_bad_input_exit_codes(tmp_path):
+    junk = tmp_path / "junk.fits"
+    junk.write_bytes(b"not a fits file")
+    r = run("info", str(junk))
+    assert r.returncode == 3
+    assert "junk.fits" in r.stderr
+    assert run("info").returncode == 2
