@@ -335,6 +335,10 @@ class Converter {
     --budget_;
     const std::string tag = n.Tag();
     if (!valid_utf8(tag)) fail("a tag is not valid UTF-8", n);
+    // A tag is a URI ("tag:...") or local ("!x"); anything else would read back differently,
+    // since a bare "core/x" is this library's short form of an ASDF tag.
+    if (!is_nonspecific(tag) && tag[0] != '!' && tag.find(':') == std::string::npos)
+      fail("the tag '" + tag + "' is neither a URI nor a local tag", n);
     switch (n.Type()) {
       case YAML::NodeType::Null:
         if (is_nonspecific(tag) || tag == kTagNull) return Json(nullptr);

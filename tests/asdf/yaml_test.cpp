@@ -244,3 +244,8 @@ TEST(YamlParse, RootTagIsSeparatedFromTheTree) {
   EXPECT_EQ(omap.tree.dump(), R"({"b":1,"a":2})");
   EXPECT_EQ(emit_yaml(seq.tree, seq.root_tag), "--- !<tag:x.org:list-1.0> [1, 2]\n...\n");
 }
+
+TEST(YamlParse, VerbatimTagMustBeAUri) {
+  EXPECT_THROW(parse_yaml("a: !<core/x-1.0.0> {}\n", "v"), IoError);
+  EXPECT_EQ(tag_of(parse_yaml("a: !<tag:x.org:y> {}\n", "v").tree["a"]), "tag:x.org:y");
+}
