@@ -336,3 +336,44 @@ TEST(CrdsClient, BadReferencesAndRulesAreErrorsUnlessAllowed) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CrdsServer, EncodedResultsRetriesAndTimeouts) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  ServerRoot root;
+  {
+    ServerProcess encoded(root.dir.path(), {"--mode", "encoded"});
+    TempDir cache;
+    Client client(options(cache.path(), encoded.url()));
+    EXPECT_EQ(client.context_used(), "jwst_0541.pmap");
+    EXPECT_EQ(client.get_reference_path("jwst_nircam_gain_0050.fits"),
+              cache / "references/jwst/nircam/jwst_nircam_gain_0050.fits");
+  }
+  {
+    ServerProcess flaky(root.dir.path(), {"--mode", "flaky", "--context", "jwst_0541.pmap"});
+    TempDir cache;
+    ClientOptions once = options(cache.path(), flaky.url());
+    once.server.retry_count = 1;
+    std::string msg = error_of([&] { Client(once).context_used(); });
+    EXPECT_NE(msg.find("HTTP status 503"), std::string::npos) << msg;
+    ClientOptions twice = once;
+    twice.server.retry_count = 2;
+    Client client(twice);
+    EXPECT_EQ(client.context_used(), "jwst_0541.pmap");
+    EXPECT_TRUE(fs::exists(client.get_reference_path("jwst_nircam_dark_0040.fits")));
+  }
+  {
+    ServerProcess slow(root.dir.path(), {"--delay", "3", "--context", "jwst_0541.pmap"});
+    TempDir cache;
+    ClientOptions o = options(cache.path(), slow.url());
+    o.server.timeout_seconds = 0.5;
+    Client client(o);
+    std::string msg = error_of([&] { client.get_reference_path("jwst_nircam_dark_0040.fits"); });
+    EXPECT_NE(msg.find("Timeout"), std::string::npos) << msg;
+    EXPECT_EQ(count_files(cache / "references"), 0u);
+    EXPECT_FALSE(has_temporary_files(cache.path()));
+  }
+}
+
+}  // namespace

@@ -2,7 +2,7 @@
 """A small CRDS-protocol HTTP server over a CRDS cache directory, for tests.
 
 usage: crds_test_server.py ROOT [--observatory jwst] [--context NAME] [--port 0]
-                           [--mode normal|garbage|corrupt|truncated|rpc-error]
+                           [--mode normal|garbage|corrupt|truncated|rpc-error|encoded|flaky]
                            [--delay SECONDS] [--log FILE]
 
 --delay slows reference downloads (not mappings), to widen race windows.
@@ -17,10 +17,13 @@ get_mapping_names, get_file_info, list_mappings, list_references), and plain GET
 
 Modes for failure tests: garbage (every answer is an HTML page), corrupt (downloads have one
 byte changed), truncated (downloads are cut in half), rpc-error (every call returns a JSON-RPC
-error).  --log appends one line per request ("RPC method" or "GET path").
+error), flaky (every other request gets HTTP 503), encoded (results sent crds_encoded:
+base64 of gzipped JSON, as CRDS servers do for large answers).  --log appends one line per request ("RPC method" or "GET path").
 """
 import argparse
 import ast
+import base64
+import gzip
 import hashlib
 import json
 import os
@@ -43,6 +46,13 @@ class CrdsTestServer:
         self.delay = delay
         self.log_path = log
         self.log_lock = threading.Lock()
+        self.requests = 0
+
+    def flaky_fail(self):
+        """In flaky mode, every other request fails."""
+        with self.log_lock:
+            self.requests += 1
+            return self.mode == "flaky" and self.requests % 2 == 1
 
     # ------------------------------------------------------------------ files
     def mapping_dir(self):
@@ -175,11 +185,16 @@ def make_handler(server):
             except (ValueError, KeyError, TypeError):
                 return self.send(400, b"bad request", "text/plain")
             server.log("RPC " + method)
+            if server.flaky_fail():
+                return self.send(503, b"busy", "text/plain")
             resp = {"jsonrpc": "1.0", "id": rid, "error": None, "result": None}
             try:
                 if server.mode == "rpc-error":
                     raise RuntimeError("test server configured to fail every call")
                 resp["result"] = server.rpc(method, params)
+                if server.mode == "encoded":
+                    payload = base64.b64encode(gzip.compress(json.dumps(resp["result"]).encode()))
+                    resp["result"] = {"crds_encoded": "1.0", "crds_payload": payload.decode()}
             except Exception as exc:  # reported to the client as CRDS does
                 resp["error"] = {"name": type(exc).__name__, "code": 500, "data": None,
                                  "message": str(exc)}
@@ -193,6 +208,8 @@ def make_handler(server):
             if len(parts) != 3 or parts[0] not in ("mappings", "references") or parts[1] != server.obs:
                 return self.send(404, b"not found", "text/plain")
             server.log("GET " + parts[2])
+            if server.flaky_fail():
+                return self.send(503, b"busy", "text/plain")
             if server.mode == "garbage":
                 return self.send(200, b"<html>garbage</html>", "text/html")
             path = server.file_path(parts[2])
@@ -218,7 +235,8 @@ def main(argv=None):
     ap.add_argument("--context", default=None)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--mode", default="normal",
-                    choices=["normal", "garbage", "corrupt", "truncated", "rpc-error"])
+                    choices=["normal", "garbage", "corrupt", "truncated", "rpc-error", "encoded",
+                             "flaky"])
     ap.add_argument("--delay", type=float, default=0.0)
     ap.add_argument("--log", default=None)
     args = ap.parse_args(argv)
