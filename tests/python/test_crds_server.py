@@ -159,3 +159,16 @@ def test_stpipe_crds_through_server(server, tmp_path):
                          capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == {"dark": "jwst_nircam_dark_0040.fits"}
+
+
+def test_encoded_results(server_root):
+    import base64
+    import gzip
+    s = Server(server_root, "--mode", "encoded")
+    try:
+        result = json.loads(s.rpc("get_default_context", "jwst"))["result"]
+        assert result["crds_encoded"] == "1.0"
+        payload = gzip.decompress(base64.b64decode(result["crds_payload"]))
+        assert json.loads(payload) == "jwst_0541.pmap"
+    finally:
+        s.stop()
