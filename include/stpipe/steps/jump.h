@@ -39,8 +39,8 @@ struct JumpResult {
 /// Flags jumps in `groupdq` (uint8, shape) in place and ORs NO_GAIN_VALUE|DO_NOT_USE into
 /// `pixeldq` (ny*nx) where gain <= 0 or NaN. `data` is DN, `gain` e-/DN and `readnoise` DN (CDS),
 /// both ny*nx. Only `timing.nframes` and `timing.group_time` are used. Snowballs and showers are
-/// not implemented. Throws std::invalid_argument on size mismatches or when the sigma-clipping
-/// path (nints >= minimum_sigclip_groups) would be needed.
+/// not implemented; the sigma-clipping mode (nints >= minimum_sigclip_groups) follows astropy's
+/// algorithm but is not validated against stcal. Throws std::invalid_argument on size mismatches.
 JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
                         std::span<const float> data, std::span<std::uint8_t> groupdq,
                         std::span<std::uint32_t> pixeldq, std::span<const float> gain,

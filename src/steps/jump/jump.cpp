@@ -69,7 +69,8 @@ struct Geometry {
   std::int64_t nints, ngroups, ny, nx, npix, ndiff;  // ndiff: diffs per integration
 };
 
-enum class Mode { kIterative, kSinglePass };
+// kSigmaClip flags only; kNone skips detection (the neighbour/cleanup pass after sigma clipping).
+enum class Mode { kIterative, kSinglePass, kSigmaClip, kNone };
 
 // Everything the per-pixel routine needs that is the same for every pixel.
 struct Context {
@@ -171,6 +172,52 @@ void iterative_pixel(const Context& c, std::int64_t pix, double rn2_over, Scratc
   }
 }
 
+// astropy sigma_clip (sigma = rejection_threshold, maxiters 5, median centre, population std)
+// of one pixel's diffs, per diff index across integrations (only_use_ints) or over all of them;
+// JUMP where a finite diff of a usable group was clipped. Not validated against stcal.
+void sigma_clip_pixel(const Context& c, std::int64_t pix, Scratch& s) {
+  const Geometry& g = c.g;
+  const double thr = c.p->rejection_threshold;
+  const std::int64_t nsets = c.p->only_use_ints ? g.ndiff : 1;
+  const std::int64_t per = c.p->only_use_ints ? g.nints : g.nints * g.ndiff;
+  for (std::int64_t set = 0; set < nsets; ++set) {
+    // Index of member m of this set in fd (int-major: j = i * ndiff + k).
+    auto at = [&](std::int64_t m) { return c.p->only_use_ints ? m * g.ndiff + set : m; };
+    double* f = s.a.data();
+    for (std::int64_t m = 0; m < per; ++m) {
+      const double v = s.fd[at(m)];
+      f[m] = std::isfinite(v) ? v : kNaN;
+    }
+    for (int iter = 0; iter < 5; ++iter) {
+      const int cnt = sort_finite(f, static_cast<int>(per), s.sorted.data());
+      const double cen = median_sorted(s.sorted.data(), cnt);
+      double sum = 0.0;
+      for (std::int64_t m = 0; m < per; ++m)
+        if (!std::isnan(f[m])) sum += f[m];
+      const double mean = sum / cnt;
+      double ss = 0.0;
+      for (std::int64_t m = 0; m < per; ++m)
+        if (!std::isnan(f[m])) ss += (f[m] - mean) * (f[m] - mean);
+      const double sd = std::sqrt(ss / cnt);
+      const double lo = cen - sd * thr, hi = cen + sd * thr;
+      int changed = 0;
+      for (std::int64_t m = 0; m < per; ++m)
+        if (f[m] < lo || f[m] > hi) {
+          f[m] = kNaN;
+          ++changed;
+        }
+      if (changed == 0) break;
+    }
+    for (std::int64_t m = 0; m < per; ++m) {
+      const std::int64_t j = at(m);
+      if (!std::isnan(f[m]) || !std::isfinite(s.fd[j])) continue;
+      const std::int64_t i = j / g.ndiff, k = j % g.ndiff;
+      std::uint8_t& q = c.gdq[(i * g.ngroups + k + 1) * g.npix + pix];
+      if (!(q & (kSat | kDnu))) q |= kJump;
+    }
+  }
+}
+
 // Removes JUMP where DNU or SAT is also set (stcal's final cleanup), for one pixel.
 inline void cleanup_pixel(const Context& c, std::int64_t pix) {
   const Geometry& g = c.g;
@@ -198,9 +245,13 @@ std::int64_t detect_pixel(const Context& c, std::int64_t pix, Scratch& s,
     med = median_sorted(s.sorted.data(), sort_finite(s.fd.data(), n, s.sorted.data()));
     sig = sigma_of(med, rn2_over);
   }
+  if (c.mode == Mode::kSigmaClip) {
+    sigma_clip_pixel(c, pix, s);
+    return 0;  // counting, neighbour events and cleanup follow in the kNone pass
+  }
   if (c.mode == Mode::kIterative) {
     iterative_pixel(c, pix, rn2_over, s);
-  } else {
+  } else if (c.mode == Mode::kSinglePass) {
     for (std::int64_t i = 0; i < g.nints; ++i)
       for (std::int64_t k = 0; k < g.ndiff; ++k) {
         const double f = s.fd[i * g.ndiff + k];
@@ -544,10 +595,6 @@ JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
   const bool use_sigclip =
       !skipped && (params.only_use_ints ? g.nints >= params.minimum_sigclip_groups
                                         : total_groups >= params.minimum_sigclip_groups);
-  if (use_sigclip)
-    throw std::invalid_argument(
-        "detect_jumps: the sigma-clipping mode (minimum_sigclip_groups reached) is not "
-        "implemented");
 
   Context c{};
   c.g = g;
@@ -581,6 +628,29 @@ JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
     return res;
   }
   res.mode = c.mode == Mode::kSinglePass ? "single_pass" : "iterative";
+  if (use_sigclip) {
+    res.mode = "sigma_clip";
+    c.mode = Mode::kSigmaClip;
+#pragma omp parallel if (ntiles > 1)
+    {
+      Scratch s(g);
+      std::vector<NeighborEvent> none;
+#pragma omp for schedule(dynamic, 4)
+      for (std::int64_t t = 0; t < ntiles; ++t)
+        for (std::int64_t y = t * kTileRows; y < std::min(g.ny, (t + 1) * kTileRows); ++y)
+          for (std::int64_t x = 0; x < g.nx; ++x) detect_pixel(c, y * g.nx + x, s, none);
+    }
+    // A group plane in which every pixel has JUMP or DNU: pixels that are exactly JUMP -> 0.
+    for (std::int64_t ig = 0; ig < g.nints * g.ngroups; ++ig) {
+      std::uint8_t* q = groupdq.data() + ig * g.npix;
+      bool all = true;
+      for (std::int64_t p = 0; p < g.npix && all; ++p) all = (q[p] & (kJump | kDnu)) != 0;
+      if (all)
+        for (std::int64_t p = 0; p < g.npix; ++p)
+          if (q[p] == kJump) q[p] = 0;
+    }
+    c.mode = Mode::kNone;
+  }
 
   const int nthreads = omp_get_max_threads();
   const int ndiffs_total = static_cast<int>(g.nints * g.ndiff);
