@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -101,25 +102,86 @@ std::size_t scalar_then(std::string_view s, std::size_t p, char stop, Follow fol
   return std::string_view::npos;
 }
 
-// Members of `list(...)` starting after the "(": fills members, returns the index after ")".
-std::size_t list_members(std::string_view s, std::size_t p, std::vector<std::string>& members) {
-  while (true) {
-    p = skip_ws(s, p);
-    if (p < s.size() && s[p] == ')') return p + 1;
-    auto follow = [&](std::size_t e) {
-      const std::size_t f = skip_ws(s, e);
-      return f < s.size() && (s[f] == ',' || s[f] == ')');
-    };
-    const std::size_t e = scalar_then(s, p, ')', follow);
-    if (e == std::string_view::npos) return std::string_view::npos;
-    members.push_back(vunquote(s.substr(p, e - p)));
-    p = skip_ws(s, e);
-    if (s[p] == ',') {
+// validate's _list_members.findall over the text between "list(" and ")".
+std::vector<std::string> split_list_members(std::string_view m) {
+  std::vector<std::string> out;
+  auto follow = [&](std::size_t e) {
+    const std::size_t f = skip_ws(m, e);
+    return f == m.size() || m[f] == ',';
+  };
+  std::size_t p = 0;
+  while (p < m.size()) {
+    const std::size_t e = scalar_then(m, p, '=', follow);
+    if (e == std::string_view::npos) {
       ++p;
       continue;
     }
-    return p + 1;  // s[p] == ')'
+    out.push_back(vunquote(m.substr(p, e - p)));
+    const std::size_t f = skip_ws(m, e);
+    p = f < m.size() ? skip_ws(m, f + 1) : f;
   }
+  return out;
+}
+
+// The `list(...)` of a keyword argument, from just after "(": validate's greedy member
+// repetition, last member and ")" followed by an argument terminator, searched depth first in
+// the regex's order. Fills members and returns the index after ")", or npos.
+std::size_t list_members(std::string_view s, std::size_t p0, std::vector<std::string>& members) {
+  constexpr std::size_t npos = std::string_view::npos;
+  const std::size_t n = s.size();
+  if (n - p0 > 4000) return npos;  // bounded search; such checks are not realistic
+  std::vector<char> memo(n + 1, 0);
+  std::vector<std::size_t> close(n + 1, npos);
+  auto final_at = [&](std::size_t p) -> std::size_t {
+    if (p < n && is_quote(s[p])) {
+      for (std::size_t q = p + 1; q + 1 < n; ++q) {
+        if (s[q] == s[p] && s[q + 1] == ')' && terminator(s, q + 2) != npos) return q + 2;
+      }
+    } else if (p < n && s[p] != ',' && s[p] != ')' && !is_space(s[p])) {
+      std::size_t e = p + 1;
+      while (e < n && s[e] != ',' && s[e] != ')') ++e;
+      if (e < n && s[e] == ')' && terminator(s, e + 1) != npos) return e + 1;
+    }
+    if (p < n && s[p] == ')' && terminator(s, p + 1) != npos) return p + 1;
+    return npos;
+  };
+  auto item_ends = [&](std::size_t p) {
+    std::vector<std::size_t> ends;
+    const std::size_t m = skip_ws(s, p);
+    if (m >= n) return ends;
+    auto after_comma = [&](std::size_t comma) {
+      const std::size_t g = skip_ws(s, comma + 1);
+      for (std::size_t e = g + 1; e-- > comma + 1;) ends.push_back(e);
+    };
+    if (is_quote(s[m])) {
+      for (std::size_t q = m + 1; q < n; ++q) {
+        if (s[q] != s[m]) continue;
+        const std::size_t f = skip_ws(s, q + 1);
+        if (f < n && s[f] == ',') after_comma(f);
+      }
+    } else if (s[m] != ',' && s[m] != ')') {
+      std::size_t e = m + 1;
+      while (e < n && s[e] != ',' && s[e] != ')') ++e;
+      if (e < n && s[e] == ',') after_comma(e);
+    }
+    return ends;
+  };
+  std::function<bool(std::size_t)> star = [&](std::size_t p) -> bool {
+    if (memo[p]) return memo[p] == 1;
+    for (std::size_t e : item_ends(p)) {
+      if (e != p && star(e)) {
+        memo[p] = 1;
+        close[p] = close[e];
+        return true;
+      }
+    }
+    close[p] = final_at(p);
+    memo[p] = close[p] == npos ? 2 : 1;
+    return memo[p] == 1;
+  };
+  if (!star(p0)) return npos;
+  members = split_list_members(s.substr(p0, close[p0] - 1 - p0));
+  return close[p0];
 }
 
 struct Param {
@@ -708,8 +770,8 @@ enum class SectionResult { kTrue, kFalse, kDict };
 
 struct SectionOutcome {
   SectionResult result = SectionResult::kTrue;
-  std::vector<Failure> failures;                                 // relative to this section
-  std::vector<std::string> extras;                               // this section's own extra keys
+  std::vector<Failure> failures;         // relative to this section
+  std::vector<std::string> extras;       // this section's own extra keys
   std::vector<std::string> child_names;  // validated subsections, in order
   std::vector<SectionOutcome> children;
 };
