@@ -191,8 +191,9 @@ std::shared_ptr<const Context> Client::context(const std::string& name_in) {
   fs::path extra_dir;
   std::string base = name;
   std::error_code ec;
+  // A path (with '/'), or a bare name found in the working directory but not in the cache.
   if (name.find('/') != std::string::npos ||
-      (fs::exists(name, ec) && fs::is_regular_file(name, ec))) {
+      (!fs::exists(cache_.mapping_path(name), ec) && fs::is_regular_file(name, ec))) {
     fs::path p(name);
     if (!fs::exists(p, ec))
       throw ReferenceFileError("CRDS mapping file '" + name + "' does not exist");

@@ -55,7 +55,9 @@ class Client {
   std::string context_used();
 
   /// The loaded context `name` (default: context_used()), fetching missing mappings when online.
-  /// `name` may be a .pmap, .imap or .rmap basename, or a path to one. Throws ReferenceFileError.
+  /// `name` may be a .pmap, .imap or .rmap basename (looked up in the cache first), or a path
+  /// to one (its closure is read from that directory, then the cache). Throws
+  /// ReferenceFileError.
   std::shared_ptr<const Context> context(const std::string& name = "");
 
   /// Best references for a header (data-model paths or FITS keywords), computed locally.
