@@ -377,3 +377,51 @@ TEST(CrdsServer, EncodedResultsRetriesAndTimeouts) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CrdsClient, OptionsFromEnvironment) {
+  setenv("CRDS_PATH", "/some/cache", 1);
+  setenv("CRDS_SERVER_URL", "http://127.0.0.1:1", 1);
+  setenv("CRDS_CONTEXT", "jwst_0541.pmap", 1);
+  setenv("CRDS_OBSERVATORY", "JWST", 1);
+  setenv("CRDS_IGNORE_MAPPING_CHECKSUM", "1", 1);
+  setenv("CRDS_CLIENT_RETRY_COUNT", "3", 1);
+  setenv("CRDS_CLIENT_TIMEOUT_SECONDS", "7.5", 1);
+  ClientOptions o = ClientOptions::from_environment();
+  EXPECT_EQ(o.crds_path, fs::path("/some/cache"));
+  EXPECT_EQ(o.server_url, "http://127.0.0.1:1");
+  EXPECT_EQ(o.context, "jwst_0541.pmap");
+  EXPECT_EQ(o.observatory, "jwst");
+  EXPECT_FALSE(o.check_mapping_checksums);
+  EXPECT_EQ(o.server.retry_count, 3);
+  EXPECT_DOUBLE_EQ(o.server.timeout_seconds, 7.5);
+  for (const char* v :
+       {"CRDS_PATH", "CRDS_SERVER_URL", "CRDS_CONTEXT", "CRDS_OBSERVATORY",
+        "CRDS_IGNORE_MAPPING_CHECKSUM", "CRDS_CLIENT_RETRY_COUNT", "CRDS_CLIENT_TIMEOUT_SECONDS"})
+    unsetenv(v);
+  ClientOptions d = ClientOptions::from_environment();
+  EXPECT_TRUE(d.server_url.empty());
+  EXPECT_TRUE(Client(d).offline());
+  EXPECT_TRUE(d.check_mapping_checksums);
+  EXPECT_EQ(d.crds_path.filename(), "crds_cache");
+  // An explicit context wins over everything, without asking any server.
+  o.context = "jwst_nircam_0120.imap";
+  EXPECT_EQ(Client(o).context_used(), "jwst_nircam_0120.imap");
+}
+
+TEST(CrdsServer, FlatReferenceLayout) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  ServerRoot root;
+  ServerProcess server(root.dir.path(), {"--context", "jwst_0541.pmap"});
+  TempDir cache;
+  fs::create_directories(cache / "config/jwst");
+  std::ofstream(cache / "config/jwst/ref_cache_subdir_mode") << "flat\n";
+  Client client(options(cache.path(), server.url()));
+  EXPECT_EQ(client.cache().ref_subdir_mode(), "flat");
+  EXPECT_EQ(client.get_reference_path("jwst_nircam_dark_0040.fits"),
+            cache / "references/jwst/jwst_nircam_dark_0040.fits");
+  EXPECT_EQ(stpipe::crds::instrument_of_reference("jwst_nircam_dark_0040.fits"), "nircam");
+}
+
+}  // namespace
