@@ -28,10 +28,25 @@ config::Tree load_config_file(const fs::path& path) {
   return config::read_configobj_file(path, opts);
 }
 
+namespace {
+/// get_pars with each sub-step's class under "__class__" (for step_config files).
+config::Tree pars_with_classes(const Step& s) {
+  config::Tree pars = s.get_pars();
+  if (const auto* p = dynamic_cast<const Pipeline*>(&s)) {
+    for (const auto& [n, sub] : p->steps()) {
+      config::Tree t = pars_with_classes(*sub);
+      t["__class__"] = sub->class_name();
+      pars["steps"][n] = t;
+    }
+  }
+  return pars;
+}
+}  // namespace
+
 void Step::save_parameters(const fs::path& path) const {
   config::Tree pars = get_pars();
   if (is_yaml_like(path)) {
-    write_step_config_yaml(path, class_name(), name_, pars);
+    write_step_config_yaml(path, class_name(), name_, pars_with_classes(*this));
   } else {
     config::Tree t = config::Tree::object();
     t["name"] = name_;

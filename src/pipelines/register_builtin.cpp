@@ -1,9 +1,13 @@
 // register_builtin_steps: every step and pipeline built into stpipe-cpp.
 #include "stpipe/core/core_steps.h"
+#include "stpipe/core/model_product.h"
 #include "stpipe/core/step_registry.h"
 
 namespace stpipe {
 
-void register_builtin_steps(StepRegistry& registry) { register_core_steps(registry); }
+void register_builtin_steps(StepRegistry& registry) {
+  install_model_opener();
+  register_core_steps(registry);
+}
 
 }  // namespace stpipe
