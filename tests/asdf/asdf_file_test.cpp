@@ -464,3 +464,37 @@ TEST(AsdfRead, FitsSourceParsing) {
   EXPECT_FALSE(parse_fits_source("fits:SCI,x"));
   EXPECT_FALSE(parse_fits_source("data.asdf"));
 }
+
+TEST(AsdfRead, EveryTruncationAndByteFlipGivesAFileOrIoError) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  const auto good =
+      read_bytes(stpipe::testing::shared_data("stdatamodels/stdatamodels172_image.asdf"));
+  ASSERT_EQ(good.size(), 2026u);
+  int parsed = 0, rejected = 0;
+  auto attempt = [&](std::vector<std::uint8_t> bytes) {
+    try {
+      AsdfFile f = AsdfFile::from_bytes(std::move(bytes), "mutant.asdf");
+      for (auto it = f.tree().begin(); it != f.tree().end(); ++it) {
+        if (!is_ndarray(it.value())) continue;
+        try {
+          f.read_array(it.value());
+        } catch (const IoError&) {
+        }
+      }
+      ++parsed;
+    } catch (const IoError&) {
+      ++rejected;
+    }  // any other exception type fails the test
+  };
+  for (std::size_t n = 0; n < good.size(); ++n) attempt({good.begin(), good.begin() + n});
+  for (std::size_t i = 0; i < good.size(); i += 3) {
+    for (int v : {0x00, 0xff, good[i] ^ 0x20}) {
+      auto b = good;
+      b[i] = static_cast<std::uint8_t>(v);
+      attempt(b);
+    }
+  }
+  // Cutting inside the tree or a block is an error; cutting only the block index is not.
+  EXPECT_GT(rejected, 1900);
+  EXPECT_GT(parsed, 100);
+}
