@@ -824,8 +824,14 @@ SectionOutcome validate_section(const Tree& cfg, const SpecSection& spec, bool c
       ret_false = false;
       any_truthy = true;
       out_nonempty = true;
-      oc.failures.push_back(
-          {{}, e.key, "Value " + detail::py_repr(e.key) + " was provided as a section"});
+      // ConfigObj reports it under the section when the check has no default (with a default
+      // Python's ConfigObj crashes; we report it under the key).
+      const std::string msg = "Value " + detail::py_repr(e.key) + " was provided as a section";
+      if (e.check->has_default) {
+        oc.failures.push_back({{}, e.key, msg});
+      } else {
+        oc.failures.push_back({{e.key}, std::nullopt, msg});
+      }
       continue;
     }
     validate_entry(e.key, *e.check, !is_scalar(e.key));

@@ -283,6 +283,12 @@ TEST(Validate, MissingSectionAndMany) {
   // A section the config lacks whose every entry is required: "[missing section]".
   EXPECT_EQ(validation_error(Tree::object(), "[s]\na = integer()\nb = integer()\n"),
             "Config parameter 's/[missing section]': missing");
+  // A section where the spec has a scalar, and a scalar where it has a section.
+  EXPECT_EQ(validation_error(parse_configobj("[n]\nx = 1\n"), "n = integer()\n"),
+            "Config parameter 'n/[missing section]': Value 'n' was provided as a section\n"
+            "Extra value 'n' in root");
+  EXPECT_EQ(validation_error(parse_configobj("s = 1\n"), "[s]\na = integer(default=1)\n"),
+            "Config parameter 's': Section 's' was provided as a single value");
   // __many__ sections validate every section not named in the spec.
   const std::string spec = "[steps]\n  [[__many__]]\n  skip = boolean(default=False)\n";
   Tree out =
