@@ -731,6 +731,7 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
 #pragma omp simd
   for (int l = 0; l < kLanes; ++l) rvp[l] = rvr[l] = rsl[l] = 0.;
   const double seglen = static_cast<double>(G);
+  const std::uint32_t* pdq_blk = in.pixeldq.data() + pix0;
   const double* wt = c.weights.data();
   for (std::int64_t i = 0; i < N; ++i) {
     for (std::int64_t g = 0; g < G; ++g) {
@@ -753,8 +754,8 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
       }
     } else {
       alignas(64) int pidx[kLanes];
-      alignas(64) double sumw[kLanes], sumx[kLanes], sumxx[kLanes], sumy[kLanes], sumxy[kLanes],
-          invrn2[kLanes];
+      alignas(64) double sumw[kLanes] = {}, sumx[kLanes] = {}, sumxx[kLanes] = {},
+                         sumy[kLanes] = {}, sumxy[kLanes] = {}, invrn2[kLanes];
       alignas(64) double den_s[kLanes], root_s[kLanes];
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) {
@@ -768,13 +769,14 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
         const double delta = v[G - 1][l] - v[0][l];
         const double den = den_s[l];
         const double S = (delta * gain[l]) / root_s[l];
-        const double snr = (den <= 0. || gain[l] == 0.) ? 0. : (S < 0. ? 0. : S);
+        const double pos = S < 0. ? 0. : S;
+        const bool zero = (den <= 0.) | (gain[l] == 0.);
+        const double snr = zero ? 0. : pos;
         // snr_power: thresholds 5, 10, 20, 50, 100 (NaN -> the last power, as in stcal).
         pidx[l] = static_cast<int>(!(snr < 5.)) + static_cast<int>(!(snr < 10.)) +
                   static_cast<int>(!(snr < 20.)) + static_cast<int>(!(snr < 50.)) +
                   static_cast<int>(!(snr < 100.));
         invrn2[l] = 1. / (rn[l] * rn[l]);
-        sumw[l] = sumx[l] = sumxx[l] = sumy[l] = sumxy[l] = 0.;
       }
       const double* wl = wt + (G * kNumPowers) * G;
       for (std::int64_t k = 0; k < G; ++k) {
@@ -811,24 +813,26 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
     float* ovr = o.rateints.var_rnoise.data() + i * P + pix0;
     float* oe = o.rateints.err.data() + i * P + pix0;
     std::uint32_t* odq = o.rateints.dq.data() + i * P + pix0;
-    alignas(64) double ve[kLanes], vroot[kLanes];
+    alignas(64) double ve[kLanes], vroot[kLanes], ivp_s[kLanes], ivr_s[kLanes], num_s[kLanes];
 #pragma omp simd
     for (int l = 0; l < kLanes; ++l) {
+      // Divisions are done unconditionally and then selected, so the loop has no branches.
       const double var_e = var_p[l] + var_r[l];
       const double inv_r = 1. / var_r[l];
-      const double inv_p = var_p[l] > 0. ? 1. / var_p[l] : 0.;
+      const double recip_p = 1. / var_p[l];
+      const double inv_p = var_p[l] > 0. ? recip_p : 0.;
       const double inv_e = 1. / var_e;
       const double num = slope[l] / var_r[l];
-      double ivp = inv_p > 0. ? 1. / inv_p : 0.;
+      const double recip_ip = 1. / inv_p;
+      double ivp = inv_p > 0. ? recip_ip : 0.;
       ivp = ivp >= kLargeVariance ? 0. : ivp;
       double ivr = 1. / inv_r;
       ivr = ivr >= kLargeVariance ? 0. : ivr;
       ve[l] = 1. / inv_e;
-      os[l] = static_cast<float>(num * ivr);
-      ovp[l] = static_cast<float>(ivp);
-      ovr[l] = static_cast<float>(ivr);
-      odq[l] = in.pixeldq[pix0 + l];
-      rvp[l] += inv_p > 0. ? inv_p : 0.;
+      ivp_s[l] = ivp;
+      ivr_s[l] = ivr;
+      num_s[l] = num;
+      rvp[l] += inv_p;  // inv_p is 0 when var_p <= 0
       rvr[l] += inv_r;
       rsl[l] += num;
     }
@@ -836,8 +840,14 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
     for (int l = 0; l < kLanes; ++l) vroot[l] = ve[l];
     sqrt_lanes(vroot);
 #pragma omp simd
-    for (int l = 0; l < kLanes; ++l)
-      oe[l] = static_cast<float>(ve[l] > kLargeVariance ? 0. : vroot[l]);
+    for (int l = 0; l < kLanes; ++l) {
+      const double e = ve[l] > kLargeVariance ? 0. : vroot[l];
+      oe[l] = static_cast<float>(e);
+      os[l] = static_cast<float>(num_s[l] * ivr_s[l]);
+      ovp[l] = static_cast<float>(ivp_s[l]);
+      ovr[l] = static_cast<float>(ivr_s[l]);
+      odq[l] = pdq_blk[l];
+    }
   }
   alignas(64) double evp[kLanes], evr[kLanes], eroot[kLanes];
 #pragma omp simd
