@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -584,6 +585,12 @@ inline void sqrt_lanes(double* x) {
 #endif
 }
 
+// keep ? x : +0.0, with bit operations so that the loop stays branch-free.
+inline double keep_or_zero(bool keep, double x) {
+  const std::uint64_t mask = 0 - static_cast<std::uint64_t>(keep);
+  return std::bit_cast<double>(std::bit_cast<std::uint64_t>(x) & mask);
+}
+
 // Batcher odd-even merge sort for n keys, as a compile-time comparator list.
 constexpr int batcher_count(int n) {
   int c = 0;
@@ -761,7 +768,7 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
       for (int l = 0; l < kLanes; ++l) {
         const double delta = v[G - 1][l] - v[0][l];
         den_s[l] = rn[l] * rn[l] + delta * gain[l];
-        root_s[l] = den_s[l] > 0. ? den_s[l] : 1.;
+        root_s[l] = den_s[l] <= 0. ? 1. : den_s[l];  // NaN stays NaN, as in stcal
       }
       sqrt_lanes(root_s);
 #pragma omp simd
@@ -769,9 +776,8 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
         const double delta = v[G - 1][l] - v[0][l];
         const double den = den_s[l];
         const double S = (delta * gain[l]) / root_s[l];
-        const double pos = S < 0. ? 0. : S;
-        const bool zero = (den <= 0.) | (gain[l] == 0.);
-        const double snr = zero ? 0. : pos;
+        const bool keep = !(S < 0.) & !(den <= 0.) & !(gain[l] == 0.);
+        const double snr = keep_or_zero(keep, S);
         // snr_power: thresholds 5, 10, 20, 50, 100 (NaN -> the last power, as in stcal).
         pidx[l] = static_cast<int>(!(snr < 5.)) + static_cast<int>(!(snr < 10.)) +
                   static_cast<int>(!(snr < 20.)) + static_cast<int>(!(snr < 50.)) +
@@ -841,7 +847,7 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
     sqrt_lanes(vroot);
 #pragma omp simd
     for (int l = 0; l < kLanes; ++l) {
-      const double e = ve[l] > kLargeVariance ? 0. : vroot[l];
+      const double e = keep_or_zero(!(ve[l] > kLargeVariance), vroot[l]);
       oe[l] = static_cast<float>(e);
       os[l] = static_cast<float>(num_s[l] * ivr_s[l]);
       ovp[l] = static_cast<float>(ivp_s[l]);
@@ -852,9 +858,9 @@ unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, 
   alignas(64) double evp[kLanes], evr[kLanes], eroot[kLanes];
 #pragma omp simd
   for (int l = 0; l < kLanes; ++l) {
-    double vp = rvp[l] > 0. ? 1. / rvp[l] : 0.;
+    double vp = rvp[l] > 0. ? 1. / rvp[l] : rvp[l];  // stcal keeps the sum otherwise
     vp = (vp >= kLargeVariance || vp < 0.) ? 0. : vp;
-    double vr = rvr[l] > 0. ? 1. / rvr[l] : 0.;
+    double vr = rvr[l] > 0. ? 1. / rvr[l] : rvr[l];  // (NaN read noise stays NaN)
     vr = vr >= kLargeVariance ? 0. : vr;
     evp[l] = vp;
     evr[l] = vr;
