@@ -420,8 +420,9 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
     std::vector<std::uint32_t> pdq(npix, 0);
     for (std::int64_t p = 0; p < npix; ++p) {
       gain[p] = rnd() % 200 == 0 ? 0.0f : 0.5f + static_cast<float>(rnd() % 1000) / 250.0f;
-      rn[p] = rnd() % 150 == 0 ? std::numeric_limits<float>::quiet_NaN()
-                               : 1.0f + static_cast<float>(rnd() % 1000) / 100.0f;
+      rn[p] = rnd() % 150 == 0   ? std::numeric_limits<float>::quiet_NaN()
+              : rnd() % 150 == 0 ? 0.0f
+                                 : 1.0f + static_cast<float>(rnd() % 1000) / 100.0f;
       dc[p] = static_cast<float>(rnd() % 10) / 100.0f;
       pdq[p] = rnd() % 300 == 0 ? dq::kDoNotUse : 0;
       const double rate = static_cast<double>(rnd() % 100000) / 100.0;  // up to 1000 DN/group
