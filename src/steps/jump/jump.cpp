@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -419,7 +420,7 @@ unsigned first_pass_block(const Context& c, std::int64_t pix0,
   alignas(64) float eprev[kLanes], ecur[kLanes], gainv[kLanes];
   alignas(64) double rn2o[kLanes], med[kLanes], sig[kLanes];
   alignas(64) int u[kLanes];
-  alignas(64) unsigned char anyjump[kLanes];
+  alignas(64) std::uint32_t anyjump[kLanes];
   const double inf = std::numeric_limits<double>::infinity();
 #pragma omp simd
   for (int l = 0; l < kLanes; ++l) {
@@ -441,10 +442,12 @@ unsigned first_pass_block(const Context& c, std::int64_t pix0,
       __builtin_prefetch(q + kPrefetchAhead);
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) {
-        float v = d[l] * gainv[l];
-        v = (q[l] & (kDnu | kSat)) ? std::numeric_limits<float>::quiet_NaN() : v;
-        anyjump[l] |= (q[l] & kJump);
-        ecur[l] = v;
+        // NaN where DNU or SAT, as a bit select so that the loop vectorises.
+        const std::uint32_t qq = q[l];
+        const std::uint32_t vb = std::bit_cast<std::uint32_t>(d[l] * gainv[l]);
+        const std::uint32_t badm = 0u - static_cast<std::uint32_t>((qq & (kDnu | kSat)) != 0);
+        ecur[l] = std::bit_cast<float>((vb & ~badm) | (0x7fc00000u & badm));
+        anyjump[l] |= qq & kJump;
       }
       if (k > 0) {
 #pragma omp simd
