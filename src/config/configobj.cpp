@@ -6,6 +6,8 @@
 #include "stpipe/config/configobj.h"
 
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -468,6 +470,101 @@ std::vector<U32> split_lines(std::string_view text, const std::string& source) {
   return lines;
 }
 
+// ---- interpolation (ConfigObj's "configparser" engine) -------------------------------------
+// A section on the way from the root: the tree and its name (nullopt for the root).
+struct ChainLink {
+  const Tree* section;
+  std::optional<std::string> name;
+};
+
+class Interpolator {
+ public:
+  explicit Interpolator(const std::string& source) : source_(source) {}
+
+  // Interpolates every string (and string list item) of `in` into `out`, depth first.
+  void section(const Tree& in, Tree& out, std::vector<ChainLink>& chain) {
+    for (auto& [key, value] : out.items()) {
+      if (value.is_string()) {
+        value = top(key, value.get<std::string>(), chain);
+      } else if (value.is_array()) {
+        for (auto& item : value) {
+          if (item.is_string()) item = top(key, item.get<std::string>(), chain);
+        }
+      }
+    }
+    for (auto& [key, value] : out.items()) {
+      if (!value.is_object()) continue;
+      chain.push_back(ChainLink{&in[key], key});
+      section(in[key], value, chain);
+      chain.pop_back();
+    }
+  }
+
+ private:
+  using Trail = std::set<std::pair<std::string, std::optional<std::string>>>;
+
+  std::string top(const std::string& key, const std::string& value,
+                  const std::vector<ChainLink>& chain) {
+    if (value.find('%') == std::string::npos) return value;
+    Trail trail;
+    return recurse(key, value, chain.size() - 1, chain, trail);
+  }
+
+  // Value of `key` seen from the section owning the interpolated entry: that section, its
+  // DEFAULT subsection, then the parents in turn. Returns the value and where it was found.
+  std::pair<const Tree*, std::size_t> fetch(const std::string& key,
+                                            const std::vector<ChainLink>& chain) const {
+    for (std::size_t i = chain.size(); i-- > 0;) {
+      const Tree& sec = *chain[i].section;
+      auto it = sec.find(key);
+      if (it != sec.end() && !it->is_object()) return {&*it, i};
+      auto def = sec.find("DEFAULT");
+      if (def != sec.end() && def->is_object()) {
+        auto jt = def->find(key);
+        if (jt != def->end() && !jt->is_object()) return {&*jt, i};
+      }
+    }
+    throw ConfigError(source_ + ": missing option \"" + key + "\" in interpolation.");
+  }
+
+  std::string recurse(const std::string& key, std::string value, std::size_t where,
+                      const std::vector<ChainLink>& chain, Trail& trail) {
+    const auto mark = std::make_pair(key, chain[where].name);
+    if (trail.count(mark)) {
+      throw ConfigError(source_ + ": interpolation loop detected in value \"" + key + "\".");
+    }
+    trail.insert(mark);
+    std::size_t pos = 0;
+    while (true) {
+      // The next "%(name)s" at or after pos.
+      std::size_t start = value.find("%(", pos);
+      std::size_t close = std::string::npos;
+      while (start != std::string::npos) {
+        close = value.find(')', start + 2);
+        if (close != std::string::npos && close + 1 < value.size() && value[close + 1] == 's')
+          break;
+        start = value.find("%(", start + 1);
+      }
+      if (start == std::string::npos) break;
+      const std::string name = value.substr(start + 2, close - start - 2);
+      auto [found, index] = fetch(name, chain);
+      if (trail.count(std::make_pair(name, chain[index].name))) {
+        throw ConfigError(source_ + ": interpolation loop detected in value \"" + name + "\".");
+      }
+      if (!found->is_string()) {
+        throw ConfigError(source_ + ": cannot interpolate the list value of \"" + name + "\"");
+      }
+      const std::string replacement = recurse(name, found->get<std::string>(), index, chain, trail);
+      value = value.substr(0, start) + replacement + value.substr(close + 2);
+      pos = start + replacement.size();
+    }
+    trail.erase(mark);
+    return value;
+  }
+
+  std::string source_;
+};
+
 }  // namespace
 
 Tree parse_configobj(std::string_view text, const ParseOptions& options) {
@@ -570,6 +667,12 @@ Tree parse_configobj(std::string_view text, const ParseOptions& options) {
     if (options.comments) {
       (*options.comments)[path_of(key)] = parsed.has_comment ? comment_text(parsed.comment) : "";
     }
+  }
+  if (options.interpolation) {
+    Tree out = root;
+    std::vector<ChainLink> chain{ChainLink{&root, std::nullopt}};
+    Interpolator(options.source).section(root, out, chain);
+    return out;
   }
   return root;
 }

@@ -971,14 +971,16 @@ Tree validate(const Tree& config, const SpecSection& spec, const ValidateOptions
 
 std::string dump_config_json(const std::filesystem::path& config_path,
                              const std::optional<std::string>& spec_text) {
-  Tree tree = read_configobj_file(config_path);
+  ParseOptions opts;
+  opts.interpolation = true;  // as stpipe's ConfigObj(config_file) reads it
+  Tree tree = read_configobj_file(config_path, opts);
   if (spec_text) {
     SpecSection spec = parse_configspec(*spec_text);
-    ValidateOptions opts;
+    ValidateOptions vopts;
     std::error_code ec;
     auto abs = std::filesystem::absolute(config_path, ec);
-    opts.context.base_dir = (ec ? config_path : abs).parent_path();
-    tree = validate(tree, spec, opts);
+    vopts.context.base_dir = (ec ? config_path : abs).parent_path();
+    tree = validate(tree, spec, vopts);
   }
   return tree.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }

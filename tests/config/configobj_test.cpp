@@ -156,6 +156,25 @@ TEST(ConfigObjParse, QuirksMatchConfigObj) {
   EXPECT_EQ(u["k"], "v");
 }
 
+TEST(ConfigObjParse, Interpolation) {
+  ParseOptions opts;
+  opts.interpolation = true;
+  Tree t = parse_configobj(
+      "root = r\nl = %(root)s1, x\nn = %(q)d\n[DEFAULT]\nd = dv\n[s]\nx = %(root)s-%(d)s\n"
+      "[[t]]\ny = %(x)s+\n",
+      opts);
+  EXPECT_EQ(t["l"], Json::array({"r1", "x"}));
+  EXPECT_EQ(t["n"], "%(q)d");
+  EXPECT_EQ(t["s"]["x"], "r-dv");
+  EXPECT_EQ(t["s"]["t"]["y"], "r-dv+");
+  // Off by default.
+  EXPECT_EQ(parse_configobj("a = %(b)s\n")["a"], "%(b)s");
+  EXPECT_EQ(error_of("a = %(b)s\nb = %(a)s\n", opts),
+            "<string>: interpolation loop detected in value \"a\".");
+  EXPECT_EQ(error_of("[s]\nb = %(nope)s\n", opts),
+            "<string>: missing option \"nope\" in interpolation.");
+}
+
 TEST(ConfigObjParse, InvalidUtf8IsAnError) {
   EXPECT_THROW(parse_configobj("k = \xFF\n"), ConfigError);
 }

@@ -2,7 +2,8 @@
 
 Every file of the corpus (hand-written edge cases in configobj_corpus/*.cfg plus files made by
 the seeded generator in configobj_corpus/generate_corpus.py) is read by Python's ConfigObj
-(list_values=True, raise_errors=True, interpolation off) and by `stpipe config dump FILE`; the
+(list_values=True, raise_errors=True, default "configparser" interpolation) and by
+`stpipe config dump FILE`; the
 values must agree exactly, and a file one side rejects must be rejected by the other with the
 same ConfigObj message.  A few configspec cases compare `stpipe config dump FILE --spec SPEC`
 with ConfigObj.validate + validate.Validator and stpipe's error wording.
@@ -51,13 +52,15 @@ def run_ours(binary, path, spec=None):
 
 
 def run_python(path):
+    # As stpipe reads config files: ConfigObj(path, raise_errors=True), interpolation on (values
+    # are interpolated when accessed, so .dict() may raise too).
     try:
-        cfg = configobj.ConfigObj(path, raise_errors=True, interpolation=False)
+        return "ok", configobj.ConfigObj(path, raise_errors=True).dict()
     except configobj.ConfigObjError as e:
         return "err", str(e)
-    except UnicodeDecodeError as e:
-        return "err", "invalid utf-8: " + str(e)
-    return "ok", cfg.dict()
+    except (UnicodeDecodeError, TypeError) as e:
+        # Not a ConfigObj error (bad UTF-8; interpolating a list value): only the failure counts.
+        return "err", "other: " + str(e)
 
 
 def hand_written():
@@ -72,7 +75,7 @@ def compare(binary, path):
     assert got[0] == expected[0], f"{path}: python {expected!r} vs ours {got!r}\n{text!r}"
     if expected[0] == "ok":
         assert got[1] == expected[1], f"{path}\n{text!r}"
-    elif not expected[1].startswith("invalid utf-8"):
+    elif not expected[1].startswith("other: "):
         # Ours prefixes the file name: "<path>: <ConfigObj's message>".
         assert got[1] == f"{path}: {expected[1]}", f"{path}\n{text!r}"
 
@@ -132,7 +135,7 @@ def python_validate(cfg_path, spec_text):
         from validate import VdtTypeError
         raise VdtTypeError(value)
 
-    config = ConfigObj(cfg_path, raise_errors=True, interpolation=False)
+    config = ConfigObj(cfg_path, raise_errors=True)
     spec = ConfigObj(spec_text.split("\n"), raise_errors=True, list_values=False)
     v = Validator()
     v.functions.update(input_file=input_file, output_file=output_file,

@@ -3,10 +3,9 @@
 
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace stpipe::config {
 
@@ -27,6 +26,10 @@ struct ParseOptions {
   std::string source = "<string>";
   /// If not null, receives the inline comment of every key.
   Comments* comments = nullptr;
+  /// As ConfigObj's default interpolation ("configparser"): `%(name)s` in string values is
+  /// replaced by the value of `name` from the same section, its DEFAULT subsection or a parent
+  /// section (stpipe reads config files this way). Off by default; never used for specs.
+  bool interpolation = false;
 };
 
 /// Parses ConfigObj text. Throws ConfigError naming the source and line on a syntax error,

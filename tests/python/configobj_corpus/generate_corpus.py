@@ -14,11 +14,12 @@ import sys
 _WORDS = ["alpha", "beta", "x", "y1", "path/to/file.fits", "3", "-2.5", "1e3", "True", "none",
           "None", "héllo", "日本", "naïve café", "a b", "0x10", "yes", "off", "über", "ε=mc²",
           "with space", "tab\there", "end\\", "semi;colon", "50%", "$var", "{0}"]
+_INTERPOLATED = ["%(k3)s", "%(n1)s/%(k2)s", "%(key7)sx", "%(missing)s", "a%(par4)s%(name5)s"]
 _NOISE = ['"', "'", ",", "#", "=", "[", "]", " ", "\t", '"""', "'''", "\u00a0", "\u2003"]
 
 
 def _word(rng):
-    w = rng.choice(_WORDS)
+    w = rng.choice(_WORDS) if rng.random() > 0.04 else rng.choice(_INTERPOLATED)
     if rng.random() < 0.15:
         w += rng.choice(_NOISE) + rng.choice(_WORDS)
     return w
@@ -70,7 +71,7 @@ def _value(rng):
 def _key(rng, used):
     for _ in range(20):
         k = rng.choice(["k", "key", "par", "name", "n", "ü", "sp ace", "dot.ted", "x-y"]) + str(
-            rng.randint(0, 40))
+            rng.randint(0, 12))
         if rng.random() < 0.05:
             k = k + rng.choice(_NOISE)
         if k not in used:
@@ -112,7 +113,7 @@ def generate_text(rng):
                 new_depth = rng.randint(1, depth)
             if rng.random() < 0.04:
                 new_depth += 1  # too nested (malformed)
-            name = rng.choice(["steps", "sec", "a", "b", "münchen", "with space", "s1", "s2"])
+            name = rng.choice(["steps", "sec", "a", "b", "münchen", "with space", "s1", "s2", "DEFAULT"])
             name = _quoted(rng, name) if rng.random() < 0.2 else name
             close = new_depth if rng.random() > 0.03 else new_depth + 1
             lines.append(indent + "[" * new_depth + name + "]" * close + _comment(rng))
