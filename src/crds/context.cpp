@@ -301,7 +301,10 @@ std::string BestRef::crds_string() const {
 
 // ------------------------------------------------------------ ReferenceMapping
 
-ReferenceMapping::ReferenceMapping(const MappingFile& file) : name_(file.name) {
+ReferenceMapping::ReferenceMapping(MappingFile parsed)
+    : file_(std::make_shared<const MappingFile>(std::move(parsed))) {
+  const MappingFile& file = *file_;
+  name_ = file.name;
   filekind_ = lower(file.header_string("filekind"));
   instrument_ = upper(file.header_string("instrument"));
   std::string observatory = lower(file.header_string("observatory"));
@@ -448,7 +451,7 @@ Context Context::load(const std::string& name, const MappingSource& source, bool
     MappingFile f = parse_mapping(source(rname), rname, check_checksum);
     if (f.mapping_kind() != "REFERENCE")
       throw ReferenceFileError("CRDS mapping '" + rname + "' is not a reference mapping (.rmap)");
-    ctx.rmaps_[rname] = std::make_shared<ReferenceMapping>(f);
+    ctx.rmaps_[rname] = std::make_shared<ReferenceMapping>(std::move(f));
   };
   auto load_imap = [&](const MappingFile& f) {
     if (f.mapping_kind() != "INSTRUMENT")
@@ -487,7 +490,7 @@ Context Context::load(const std::string& name, const MappingSource& source, bool
     ctx.instruments_[lower(top.header_string("instrument"))] = name;
   } else if (ctx.kind_ == "REFERENCE") {
     ctx.single_rmap_ = name;
-    ctx.rmaps_[name] = std::make_shared<ReferenceMapping>(top);
+    ctx.rmaps_[name] = std::make_shared<ReferenceMapping>(std::move(top));
   } else {
     throw ReferenceFileError("CRDS mapping '" + name + "' has an unknown 'mapping' kind '" +
                              ctx.kind_ + "'");

@@ -485,30 +485,33 @@ class Matcher {
 
 // ---------------------------------------------------------------- choices
 
+// A selector's choice: a nested selector, or a terminal value in the mapping's own tree
+// (not copied; `owned` keeps values built at lookup time, such as tie tuples, alive).
 struct Choice {
-  PyValue terminal;
+  const PyValue* terminal = nullptr;
+  std::shared_ptr<const PyValue> owned;
   std::shared_ptr<Selector> nested;
 };
 
 std::string choice_repr(const Choice& c) {
-  return c.nested ? c.nested->class_name() + "(...)" : c.terminal.repr();
+  return c.nested ? c.nested->class_name() + "(...)" : c.terminal->repr();
 }
 
 PyValue resolve(const Choice& c, const Header& h, std::vector<std::string>* trace) {
   if (c.nested) return c.nested->choose(h, trace);
-  return c.terminal;
+  return *c.terminal;
 }
 
 void collect_choice(const Choice& c, std::set<std::string>& names) {
   if (c.nested) {
     c.nested->collect_names(names);
-  } else if (c.terminal.is_string()) {
-    names.insert(c.terminal.s);
-  } else if (c.terminal.is_tuple()) {
-    for (const auto& v : c.terminal.items)
+  } else if (c.terminal->is_string()) {
+    names.insert(c.terminal->s);
+  } else if (c.terminal->is_tuple()) {
+    for (const auto& v : c.terminal->items)
       if (v.is_string()) names.insert(v.s);
-  } else if (c.terminal.kind == PyValue::Kind::kDict) {
-    for (const auto& kv : c.terminal.dict)
+  } else if (c.terminal->kind == PyValue::Kind::kDict) {
+    for (const auto& kv : c.terminal->dict)
       if (kv.second.is_string()) names.insert(kv.second.s);
   }
 }
@@ -519,7 +522,7 @@ Choice compile_choice(const PyValue& v, const PyValue& parkey, std::size_t level
   if (v.kind == PyValue::Kind::kCall) {
     c.nested = compile_selector(v, parkey, level + 1, opt);
   } else {
-    c.terminal = v;
+    c.terminal = &v;
   }
   return c;
 }
@@ -539,7 +542,7 @@ class MatchSelector : public Selector {
  public:
   struct Rule {
     std::vector<std::string> key;  // conditioned
-    PyValue raw;                   // as written in the rmap, for --explain
+    const PyValue* raw = nullptr;  // as written in the rmap, for --explain
     std::vector<std::unique_ptr<Matcher>> matchers;
     Choice choice;
   };
@@ -557,7 +560,7 @@ class MatchSelector : public Selector {
                                  "' is wrong length for parameters " +
                                  repr_list(parameters_, true));
       Rule r;
-      r.raw = k;
+      r.raw = &k;
       for (std::size_t i = 0; i < elems.size(); ++i) {
         PyValue e = substitute(parameters_[i], elems[i]);
         r.key.push_back(condition_element(e));
@@ -642,9 +645,9 @@ class MatchSelector : public Selector {
       std::string keys;
       if (trace)
         for (const Rule* r : group)
-          keys +=
-              (keys.empty() ? "" : " + ") +
-              (r->raw.kind == PyValue::Kind::kTuple ? r->raw.repr() : "(" + r->raw.repr() + ",)");
+          keys += (keys.empty() ? "" : " + ") + (r->raw->kind == PyValue::Kind::kTuple
+                                                     ? r->raw->repr()
+                                                     : "(" + r->raw->repr() + ",)");
       if (group.size() > 1) {
         if (!opt_.merge_overlaps) throw SelectionError("More than one match clause matched.");
         if (group[0]->choice.nested) {
@@ -653,8 +656,11 @@ class MatchSelector : public Selector {
             merged = merge(merged, group[k]->choice.nested);
           choice.nested = merged;
         } else {
-          choice.terminal.kind = PyValue::Kind::kTuple;
-          for (const Rule* r : group) choice.terminal.items.push_back(r->choice.terminal);
+          auto tuple = std::make_shared<PyValue>();
+          tuple->kind = PyValue::Kind::kTuple;
+          for (const Rule* r : group) tuple->items.push_back(*r->choice.terminal);
+          choice.terminal = tuple.get();
+          choice.owned = std::move(tuple);
         }
       } else {
         choice = group[0]->choice;
@@ -796,8 +802,8 @@ class UseAfterSelector : public Selector {
       } else if (b.first < a.first) {
         out.push_back(b), ++j;
       } else {
-        std::string ca = a.second.nested ? "" : a.second.terminal.str();
-        std::string cb = b.second.nested ? "" : b.second.terminal.str();
+        std::string ca = a.second.nested ? "" : a.second.terminal->str();
+        std::string cb = b.second.nested ? "" : b.second.terminal->str();
         out.push_back(ca >= cb ? a : b);
         ++i, ++j;
       }

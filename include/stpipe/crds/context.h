@@ -40,8 +40,9 @@ struct BestRef {
 /// One .rmap: the compiled selector plus the header rules (relevance, omit, substitutions).
 class ReferenceMapping {
  public:
-  /// Compiles a parsed rmap. Throws ReferenceFileError on malformed selectors.
-  explicit ReferenceMapping(const MappingFile& file);
+  /// Compiles a parsed rmap (kept: the rules refer into it). Throws ReferenceFileError on
+  /// malformed selectors.
+  explicit ReferenceMapping(MappingFile file);
   const std::string& name() const { return name_; }
   /// Reference type in lower case, e.g. "dark".
   const std::string& filekind() const { return filekind_; }
@@ -59,6 +60,7 @@ class ReferenceMapping {
   std::string relevance_expr_, omit_expr_;
   std::vector<std::pair<std::string, std::string>> parkey_relevance_;
   std::vector<std::string> required_;
+  std::shared_ptr<const MappingFile> file_;
   std::shared_ptr<Selector> selector_;
 };
 

@@ -58,8 +58,8 @@ class Selector {
 };
 
 /// Compiles `value` (a `Name({...})` call or plain dict) at nesting `level` of `parkey`
-/// (the rmap's tuple of parkey tuples). Throws ReferenceFileError naming the rmap when the
-/// tree is malformed.
+/// (the rmap's tuple of parkey tuples). The selector refers to terminal values inside `value`,
+/// which must outlive it. Throws ReferenceFileError naming the rmap when the tree is malformed.
 std::shared_ptr<Selector> compile_selector(const PyValue& value, const PyValue& parkey,
                                            std::size_t level, const SelectorOptions& options);
 
