@@ -17,11 +17,11 @@ struct JumpParams {
   bool flag_4_neighbors = true;                  ///< flag the 4 neighbours of strong jumps
   double max_jump_to_flag_neighbors = 1000.0;    ///< sigma, upper bound for neighbour flagging
   double min_jump_to_flag_neighbors = 10.0;      ///< sigma, lower bound for neighbour flagging
-  int minimum_groups = 3;                        ///< fewer usable groups: nothing is detected
-  int minimum_sigclip_groups = 100;    ///< integrations (or groups) needed for sigma clipping
-  int min_diffs_single_pass = 10;      ///< usable diffs needed for the single-pass mode
-  bool only_use_ints = true;           ///< sigma clip across integrations only
-  double after_jump_flag_dn1 = 0.0;    ///< DN; flag groups after jumps at least this big
+  int minimum_groups = 3;            ///< fewer usable groups: nothing is detected (stcal forces 3)
+  int minimum_sigclip_groups = 100;  ///< integrations (or groups) needed for sigma clipping
+  int min_diffs_single_pass = 10;    ///< usable diffs needed for the single-pass mode
+  bool only_use_ints = true;         ///< sigma clip across integrations only
+  double after_jump_flag_dn1 = 0.0;  ///< DN; flag groups after jumps at least this big
   double after_jump_flag_time1 = 0.0;  ///< seconds of groups to flag after such jumps
   double after_jump_flag_dn2 = 0.0;    ///< DN; second (larger) after-jump threshold
   double after_jump_flag_time2 = 0.0;  ///< seconds for the second threshold
