@@ -14,6 +14,7 @@
 #include "stpipe/asdf/asdf_file.h"
 #include "stpipe/asdf/asdf_writer.h"
 #include "stpipe/asdf/ndarray.h"
+#include "stpipe/models/dynamic_dq.h"
 #include "stpipe/util/atomic_file.h"
 #include "stpipe/util/error.h"
 
@@ -911,6 +912,7 @@ void read_fits(const fs::path& path, DataModel& model) {
       }
     }
   }
+  if (model.is_reference()) models::decompress_dq(model);
   for (auto& problem : model.validate()) {
     std::string msg = path.filename().string() + ": " + problem;
     model.load_warnings().push_back(msg);
@@ -952,7 +954,9 @@ void write_fits(const DataModel& model, const fs::path& path, bool asdf_extensio
           write_table(f, e.hdu, 1, model.table(e.name));
         } else {
           if (!model.has_array(e.name)) continue;
-          write_image(f, e.hdu, 1, model.array(e.name));
+          std::optional<Array> packed;
+          if (e.name == "dq" && model.is_reference()) packed = models::compress_dq(model);
+          write_image(f, e.hdu, 1, packed ? *packed : model.array(e.name));
           linked.emplace_back(e.name, e.hdu);
         }
         write_schema_cards(f, model, e.hdu);

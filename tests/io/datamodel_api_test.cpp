@@ -8,6 +8,7 @@
 #include "stpipe/cli/commands.h"
 #include "stpipe/io/fits.h"
 #include "stpipe/models/datamodel.h"
+#include "stpipe/models/dynamic_dq.h"
 #include "stpipe/util/atomic_file.h"
 #include "stpipe/util/error.h"
 #include "test_support.h"
@@ -385,4 +386,57 @@ TEST(Commands, ConvertFitsToAsdfAndBack) {
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(cli::convert_command({in.string()}), 2);
   ::testing::internal::GetCapturedStderr();
+}
+
+// ---------------------------------------------------------------- DQ_DEF dynamic flags
+
+TEST(DynamicDq, DecompressOnLoadCompressOnSave) {
+  Collect w;
+  MaskModel m;
+  m.set_meta("meta.reftype", "MASK");
+  Array dq = Array::allocate(DType::kUint32, {1, 4});
+  auto* p = dq.data<std::uint32_t>();
+  p[0] = 1;      // file bit 0 -> DEAD (1024)
+  p[1] = 2;      // file bit 1 -> HOT (2048)
+  p[2] = 3;      // both
+  p[3] = 4 | 1;  // bit 2 is not listed: dropped
+  m.set_array("dq", dq);
+  Table t;
+  t.add_numeric("BIT", DType::kInt32, {0, 1, 2});
+  t.add_numeric("VALUE", DType::kUint32, {1, 2, 4});
+  t.add_text("NAME", 40, {"DEAD", "HOT", "NOT_A_FLAG"});
+  t.add_text("DESCRIPTION", 80, {"dead", "hot", "unknown"});
+  m.set_table("dq_def", t);
+  TempDir dir;
+  // In memory the model holds file values here; saving compresses standard flags, so write the
+  // file through a generic model that keeps the raw values instead.
+  DataModel raw("MaskModel", "core");
+  raw.set_array("dq", dq);
+  raw.set_table("dq_def", t);
+  raw.save(dir / "m.fits");
+  auto back = open(dir / "m.fits");
+  ASSERT_EQ(back->model_type(), "MaskModel");
+  const auto* q = back->data<std::uint32_t>("dq");
+  EXPECT_EQ(q[0], 1024u);
+  EXPECT_EQ(q[1], 2048u);
+  EXPECT_EQ(q[2], 3072u);
+  EXPECT_EQ(q[3], 1024u);
+  EXPECT_FALSE(w.messages.empty());  // NOT_A_FLAG reported
+  // Saving packs back to the file's values; SATURATED (not in DQ_DEF) is dropped.
+  back->array("dq").data<std::uint32_t>()[0] |= 2;
+  back->save(dir / "m2.fits");
+  auto raw2 = open_as(dir / "m2.fits", "GenericCheck");
+  bool found = false;
+  for (auto& h : raw2->fits_extras().hdus)
+    if (h.extname == "DQ") {
+      found = true;
+      const auto* r = h.image->data<std::uint32_t>();
+      EXPECT_EQ(r[0], 1u);
+      EXPECT_EQ(r[1], 2u);
+      EXPECT_EQ(r[2], 3u);
+      EXPECT_EQ(r[3], 1u);
+    }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(standard_dq_flag("JUMP_DET"), 4u);
+  EXPECT_FALSE(standard_dq_flag("NOPE"));
 }
