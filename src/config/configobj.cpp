@@ -533,6 +533,10 @@ class Interpolator {
     if (trail.count(mark)) {
       throw ConfigError(source_ + ": interpolation loop detected in value \"" + key + "\".");
     }
+    // Python gives up with a RecursionError about here; also bound runaway growth.
+    if (trail.size() > 900 || value.size() > (std::size_t{1} << 24)) {
+      throw ConfigError(source_ + ": interpolation of \"" + key + "\" is too deep or too long");
+    }
     trail.insert(mark);
     std::size_t pos = 0;
     while (true) {

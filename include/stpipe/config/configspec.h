@@ -20,7 +20,8 @@ struct Check {
                                               ///< string_list, mixed_list, force_list, input_file,
                                               ///< output_file, is_string_or_datamodel,
                                               ///< is_datamodel, pass
-  std::vector<nlohmann::json> args;           ///< positional arguments, typed (None -> null)
+  std::vector<nlohmann::json> args;           ///< positional arguments as validate passes them:
+                                              ///< unquoted strings (a bare None stays "None")
   nlohmann::ordered_json kwargs = nlohmann::ordered_json::object();  ///< e.g. min, max (not default)
   bool has_default = false;                   ///< false: the parameter is required
   nlohmann::json default_value;               ///< typed default after checking (null for None)
