@@ -101,10 +101,13 @@ def test_generated(stpipe_bin, tmp_path):
 
 
 def test_generator_is_deterministic(tmp_path):
-    a = generate_corpus.generate(str(tmp_path / "a"), 5, 7) if os.makedirs(tmp_path / "a") is None else []
-    b = generate_corpus.generate(str(tmp_path / "b"), 5, 7) if os.makedirs(tmp_path / "b") is None else []
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = generate_corpus.generate(str(tmp_path / "a"), 5, 7)
+    b = generate_corpus.generate(str(tmp_path / "b"), 5, 7)
     for pa, pb in zip(a, b):
-        assert open(pa, "rb").read() == open(pb, "rb").read()
+        with open(pa, "rb") as fa, open(pb, "rb") as fb:
+            assert fa.read() == fb.read()
 
 
 # ---- configspec ---------------------------------------------------------------------------------
