@@ -83,7 +83,9 @@ std::optional<std::uint32_t> standard_dq_flag(std::string_view name) {
 }
 
 void decompress_dq(DataModel& model) {
-  if (!model.has_array("dq") || !model.has_table("dq_def")) return;
+  // An empty DQ_DEF leaves DQ as it is (as stdatamodels does).
+  if (!model.has_array("dq") || !model.has_table("dq_def") || model.table("dq_def").rows() == 0)
+    return;
   auto rows = rows_of(model, true);
   bool identity = true;
   for (auto& r : rows)
@@ -108,7 +110,8 @@ void decompress_dq(DataModel& model) {
 }
 
 std::optional<Array> compress_dq(const DataModel& model) {
-  if (!model.has_array("dq") || !model.has_table("dq_def")) return std::nullopt;
+  if (!model.has_array("dq") || !model.has_table("dq_def") || model.table("dq_def").rows() == 0)
+    return std::nullopt;
   const Array& dq = model.array("dq");
   if (dq.dtype() != DType::kUint32) return std::nullopt;
   auto rows = rows_of(model, false);

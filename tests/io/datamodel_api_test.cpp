@@ -440,3 +440,23 @@ TEST(DynamicDq, DecompressOnLoadCompressOnSave) {
   EXPECT_EQ(standard_dq_flag("JUMP_DET"), 4u);
   EXPECT_FALSE(standard_dq_flag("NOPE"));
 }
+
+TEST(DynamicDq, RealFiles) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  Collect w;
+  // Empty DQ_DEF: DQ kept as in the file (the max value there is 2147483649).
+  auto mask = open(shared_data("vectors/1x10x256x256/fits/ref_mask.fits"));
+  ASSERT_EQ(mask->table("dq_def").rows(), 0u);
+  const Array& dq = mask->array("dq");
+  std::uint32_t mx = 0;
+  for (std::size_t i = 0; i < dq.size(); ++i) mx = std::max(mx, dq.data<std::uint32_t>()[i]);
+  EXPECT_EQ(mx, 2147483649u);
+  // Superbias: DQ_DEF maps VALUE 2 to UNRELIABLE_BIAS; file values 4194304 share no bit with 2,
+  // so (as in stdatamodels) they decompress to 0 and no pixel keeps a bit outside the mapping.
+  auto sb = open(shared_data("jwst/reference/jwst_nirspec_superbias_0075.fits"));
+  const Array& sdq = sb->array("dq");
+  for (std::size_t i = 0; i < sdq.size(); ++i) {
+    std::uint32_t v = sdq.data<std::uint32_t>()[i];
+    ASSERT_TRUE(v == 0 || (v & ~(1u | 4194304u)) == 0) << v;
+  }
+}

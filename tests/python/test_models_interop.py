@@ -50,6 +50,33 @@ KEYWORDS = ["INSTRUME", "DETECTOR", "EXP_TYPE", "READPATT", "NINTS", "NGROUPS", 
             "TGROUP", "REFTYPE", "USEAFTER", "PEDIGREE", "TELESCOP"]
 
 
+STANDARD_DQ = {"DO_NOT_USE": 1, "SATURATED": 2, "JUMP_DET": 4, "DROPOUT": 8, "OUTLIER": 16,
+               "PERSISTENCE": 32, "AD_FLOOR": 64, "CHARGELOSS": 128, "RESERVED": 256, "NON_SCIENCE": 512,
+               "DEAD": 1024, "HOT": 2048, "WARM": 4096, "LOW_QE": 8192, "RC": 16384, "TELEGRAPH": 32768,
+               "NONLINEAR": 65536, "BAD_REF_PIXEL": 131072, "NO_FLAT_FIELD": 262144,
+               "NO_GAIN_VALUE": 524288, "NO_LIN_CORR": 1048576, "NO_SAT_CHECK": 2097152,
+               "UNRELIABLE_BIAS": 4194304, "UNRELIABLE_DARK": 8388608, "UNRELIABLE_SLOPE": 16777216,
+               "UNRELIABLE_FLAT": 33554432, "OPEN": 67108864, "ADJ_OPEN": 134217728,
+               "FLUX_ESTIMATED": 268435456, "MSA_FAILED_OPEN": 536870912, "OTHER_BAD_PIXEL": 1073741824,
+               "REFERENCE_PIXEL": 2147483648}
+
+
+def expected_file_dq(hdul):
+    """DQ of a reference file after load (DQ_DEF decompression) and save (compression)."""
+    dq = hdul["DQ"].data.astype(np.uint32)
+    if "DQ_DEF" not in hdul or len(hdul["DQ_DEF"].data) == 0:
+        return dq
+    rows = [(int(r["VALUE"]), STANDARD_DQ.get(r["NAME"].strip())) for r in hdul["DQ_DEF"].data]
+    rows = [(v, s) for v, s in rows if s is not None]
+    mem = np.zeros_like(dq)
+    for value, std in rows:
+        mem[(dq & value) != 0] |= np.uint32(std)
+    out = np.zeros_like(dq)
+    for value, std in rows:
+        out[(mem & std) != 0] |= np.uint32(value)
+    return out
+
+
 def run(*args):
     return subprocess.run([str(STPIPE), *args], capture_output=True, text=True, timeout=60)
 
@@ -94,7 +121,10 @@ def test_convert_round_trip_with_astropy(rel, tmp_path):
             want = a[ext].data
             got = b[ext].data
             assert got.shape == want.shape
-            if name in ("dq", "pixeldq"):
+            if name == "dq" and "REFTYPE" in a[0].header:
+                assert got.dtype == np.uint32
+                np.testing.assert_array_equal(got, expected_file_dq(a))
+            elif name in ("dq", "pixeldq"):
                 assert got.dtype == np.uint32
                 np.testing.assert_array_equal(got, want.astype(np.uint32))
             else:
