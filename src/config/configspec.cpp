@@ -779,7 +779,7 @@ struct SectionOutcome {
 bool is_many(const std::string& key) { return key == "__many__" || key == "___many___"; }
 
 SectionOutcome validate_section(const Tree& cfg, const SpecSection& spec, bool created, Tree& out,
-                                const ValidateOptions& opts) {
+                                const ValidateOptions& opts, bool is_root = false) {
   SectionOutcome oc;
   bool ret_true = true, ret_false = true, any_truthy = false, out_nonempty = false;
   std::set<std::string> in_spec;
@@ -874,6 +874,10 @@ SectionOutcome validate_section(const Tree& cfg, const SpecSection& spec, bool c
       sections.emplace_back(e.key, true);
   }
   for (const auto& [name, was_created] : sections) {
+    if (is_root && name == "DEFAULT") {  // ConfigObj never validates the root DEFAULT section
+      out[name] = was_created ? Tree::object() : cfg[name];
+      continue;
+    }
     const SpecSection::Entry* se = spec.find(name);
     const SpecSection* sub_spec = nullptr;
     if (se && se->section && name != "__many__")
@@ -943,7 +947,7 @@ std::string join(const std::vector<std::string>& parts) {
 Tree validate(const Tree& config, const SpecSection& spec, const ValidateOptions& options) {
   if (!config.is_object()) throw ConfigError("validate: the configuration must be a section");
   Tree out = Tree::object();
-  SectionOutcome oc = validate_section(config, spec, false, out, options);
+  SectionOutcome oc = validate_section(config, spec, false, out, options, true);
   std::vector<Failure> failures = std::move(oc.failures);
   std::stable_sort(failures.begin(), failures.end(), [](const Failure& a, const Failure& b) {
     if (a.levels != b.levels) return a.levels < b.levels;

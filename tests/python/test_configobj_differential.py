@@ -214,6 +214,25 @@ def test_spec_differential(stpipe_bin, tmp_path, name):
     assert got == expected
 
 
+@pytest.mark.parametrize("cfg_text,spec_text", [
+    ("[DEFAULT]\nx = 1\n", "a = integer(default=1)\n"),
+    ("", "[DEFAULT]\nx = integer()\n"),
+    ("[s]\n[[DEFAULT]]\nq = 1\n", "[s]\n"),
+    ("steps = 1\n", SPEC),
+    ("[n]\nx = 1\n", "n = integer()\n"),
+    ("", "[s]\na = integer()\n[[t]]\nb = integer()\n"),
+    ("[s]\n", "[s]\na = integer()\nb = integer()\n"),
+    ("x = 1\ny = -2\n", "__many__ = integer(max=0)\n"),
+    ("[steps]\n[[a]]\nskip = on\n[[b]]\nlevel = 3\n", "[steps]\n[[__many__]]\nskip = boolean(default=False)\n"),
+])
+def test_spec_structure(stpipe_bin, tmp_path, cfg_text, spec_text):
+    cfg = tmp_path / "c.cfg"
+    cfg.write_text(cfg_text)
+    spec = tmp_path / "s.spec"
+    spec.write_text(spec_text)
+    assert run_ours(stpipe_bin, str(cfg), str(spec)) == python_validate(str(cfg), spec_text)
+
+
 def test_spec_missing_required(stpipe_bin, tmp_path):
     cfg = tmp_path / "c.cfg"
     cfg.write_text("b = 2\n")
