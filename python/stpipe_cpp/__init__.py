@@ -56,7 +56,7 @@ def _resolve_hook(text):
     """Hook resolver: a Python step class or a function `module.func`, or None."""
     obj = _import_dotted(text)
     if isinstance(obj, type) and issubclass(obj, _step._StepMixin) and getattr(obj, "_info", None):
-        return obj._new_unconfigured
+        return obj
     if callable(obj) and not isinstance(obj, type):
         return obj
     return None

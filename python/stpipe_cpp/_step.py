@@ -129,24 +129,26 @@ class _StepMixin:
 
 def _register(cls, dotted):
     info = cls._info
-    for key in (info["class_name"], dotted):
-        if key in _classes and _classes[key].__module__ + "." + _classes[key].__qualname__ == dotted:
-            # The same class defined again (a reloaded module): the registry keeps its entry.
-            _classes[key] = cls
-            if key != info["class_name"]:
-                info["class_name"] = key
-            return
     name = info["class_name"]
-    try:
-        _classes[name] = cls
-        _core._register_python_class(lambda: _classes[name](_unconfigured=True))
-    except _core.ConfigError:
+    for key in (name, dotted):
+        old = _classes.get(key)
+        if old is not None and f"{old.__module__}.{old.__qualname__}" == dotted:
+            # The same class defined again (a reloaded module, a re-run cell): the registry keeps
+            # its entry and builds the new definition from now on.
+            _classes[key] = cls
+            info["class_name"] = key
+            return
+    if name in _classes or _core.find_class(name) is not None:
         # Another class has this name: register under the dotted path only.
-        del _classes[name]
+        name = dotted
         info["class_name"] = dotted
         info["aliases"] = [a for a in info["aliases"] if a != dotted and _core.find_class(a) is None]
-        _classes[dotted] = cls
-        _core._register_python_class(lambda: _classes[dotted](_unconfigured=True))
+    _classes[name] = cls
+    try:
+        _core._register_python_class(lambda: _classes[name](_unconfigured=True))
+    except Exception:
+        del _classes[name]
+        raise
 
 
 class Step(_StepMixin, _core.Step):

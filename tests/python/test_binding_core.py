@@ -78,7 +78,7 @@ def test_save_results_and_output_dir(tmp_path):
     out = tmp_path / "out"
     r = AddStep.call(str(path), value=1, save_results=True, output_dir=str(out))
     assert r.data == [2.0, 3.0, 4.0]
-    written = out / "exp_add.json"
+    written = out / "exp_addstep.json"
     assert written.exists()
     assert json.loads(written.read_text())["data"] == [2.0, 3.0, 4.0]
 
