@@ -404,17 +404,19 @@ inline void sort_lanes(double (*a)[8], int n, const std::vector<std::pair<int, i
   for (const auto& [x, y] : net) cswap_lanes(a[x], a[y]);
 }
 
-constexpr int kMaxBlockDiffs = 32;   // larger ramps use the scalar path only
+constexpr int kMaxBlockDiffs = 64;   // larger ramps use the scalar path only
 constexpr int kPrefetchAhead = 256;  // pixels ahead in each group plane
 
-// First iteration of the iterative search for kLanes adjacent pixels, vectorised across pixels.
-// Returns a lane mask of pixels that need the full scalar routine: a new jump was found, or
-// groupdq already holds JUMP bits (neighbour events, cleanup). The other pixels need no change.
+// First iteration of the iterative search (or the whole single-pass test) for kLanes adjacent
+// pixels, vectorised across pixels. Returns a lane mask of pixels that need the full scalar
+// routine: a new jump was found, or groupdq already holds JUMP bits (neighbour events, cleanup).
+// The other pixels need no change.
 unsigned first_pass_block(const Context& c, std::int64_t pix0,
                           const std::vector<std::pair<int, int>>& net) {
   const Geometry& g = c.g;
   const JumpParams& p = *c.p;
   const int n = static_cast<int>(g.nints * g.ndiff);
+  const bool single = c.mode == Mode::kSinglePass;
   alignas(64) double a[kMaxBlockDiffs][kLanes];
   alignas(64) double srt[kMaxBlockDiffs][kLanes];
   alignas(64) float eprev[kLanes], ecur[kLanes], gainv[kLanes];
@@ -452,7 +454,8 @@ unsigned first_pass_block(const Context& c, std::int64_t pix0,
       if (k > 0) {
 #pragma omp simd
         for (int l = 0; l < kLanes; ++l) {
-          const double f = std::fabs(static_cast<double>(ecur[l] - eprev[l]));
+          const double f0 = static_cast<double>(ecur[l] - eprev[l]);
+          const double f = single ? f0 : std::fabs(f0);
           const bool nan = f != f;
           a[j][l] = f;
           srt[j][l] = nan ? inf : f;
@@ -464,6 +467,49 @@ unsigned first_pass_block(const Context& c, std::int64_t pix0,
     }
   }
   sort_lanes(srt, n, net);
+  if (single) {
+    // Single pass: the signed median and sigma; a pixel needs the per-pixel routine when some
+    // finite diff is beyond the threshold. max|d - m| / sigma decides it exactly, as division by
+    // the same positive sigma is monotonic.
+    alignas(64) int lo_s[kLanes], hi_s[kLanes];
+    alignas(64) double lo_w[kLanes] = {}, hi_w[kLanes] = {}, dev[kLanes];
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) {
+      lo_s[l] = (u[l] - 1) / 2;
+      hi_s[l] = u[l] / 2;
+      dev[l] = -inf;
+    }
+    for (int j = 0; j < n; ++j) {
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        lo_w[l] = (j == lo_s[l]) ? srt[j][l] : lo_w[l];
+        hi_w[l] = (j == hi_s[l]) ? srt[j][l] : hi_w[l];
+      }
+    }
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) {
+      const double m = (u[l] & 1) ? lo_w[l] : (lo_w[l] + hi_w[l]) / 2.0;
+      med[l] = u[l] == 0 ? std::numeric_limits<double>::quiet_NaN() : m;
+      sig[l] = std::fabs(med[l]) * 1.0 + rn2o[l];
+    }
+    sqrt_lanes(sig);
+    for (int j = 0; j < n; ++j) {
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        const double x = a[j][l];
+        const double d = std::fabs(x - med[l]);
+        const bool fin = std::fabs(x) <= std::numeric_limits<double>::max();
+        dev[l] = (fin && d > dev[l]) ? d : dev[l];
+      }
+    }
+    unsigned need = 0;
+    for (int l = 0; l < kLanes; ++l) {
+      const double s = sig[l] / 1.0;
+      const double sg = s == 0.0 ? std::numeric_limits<double>::quiet_NaN() : s;
+      if (dev[l] / sg > p.rejection_threshold || anyjump[l]) need |= 1u << l;
+    }
+    return need;
+  }
   // Clipped median: drop every copy of the max (u >= 4); u == 3 middle; u == 2 min.
   alignas(64) int lo_i[kLanes], hi_i[kLanes];
   alignas(64) double mx[kLanes], lo_v[kLanes], hi_v[kLanes];
@@ -657,8 +703,8 @@ JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
 
   const int nthreads = omp_get_max_threads();
   const int ndiffs_total = static_cast<int>(g.nints * g.ndiff);
-  const bool use_blocks =
-      c.mode == Mode::kIterative && ndiffs_total >= 1 && ndiffs_total <= kMaxBlockDiffs;
+  const bool use_blocks = (c.mode == Mode::kIterative || c.mode == Mode::kSinglePass) &&
+                          ndiffs_total >= 1 && ndiffs_total <= kMaxBlockDiffs;
   const auto net = sort_network(std::max(ndiffs_total, 1));
   std::vector<std::vector<NeighborEvent>> events(nthreads);
   std::int64_t primary = 0, slow = 0;
