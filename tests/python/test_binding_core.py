@@ -148,3 +148,29 @@ def test_exception_mapping(tmp_path):
         MultiplyStep.call(str(tmp_path / "missing.json"))
     with pytest.raises(ValueError, match="is not a path to a config file or a registered step class"):
         sp.call("NoSuchStepAnywhere", None)
+
+
+def test_long_cpp_work_releases_the_gil():
+    import threading
+    import time
+
+    from stpipe_cpp.steps import AddStep
+
+    # The step runs a 0.5 s shell pre-hook inside C++; the main thread must keep running.
+    done = {}
+
+    def work():
+        t0 = time.perf_counter()
+        done["result"] = AddStep.call(sp.JsonProduct({"data": [1.0]}), pre_hooks=["sleep 0.5"])
+        done["seconds"] = time.perf_counter() - t0
+
+    t = threading.Thread(target=work)
+    t.start()
+    ticks = 0
+    t0 = time.perf_counter()
+    while t.is_alive() and time.perf_counter() - t0 < 5:
+        ticks += 1
+        time.sleep(0.01)
+    t.join()
+    assert done["result"].data == [2.0] and done["seconds"] >= 0.5
+    assert ticks >= 25  # the main thread ran ~every 10 ms during the 0.5 s call

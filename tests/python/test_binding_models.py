@@ -99,6 +99,7 @@ def test_save_and_open_roundtrip(tmp_path):
     m.save(path)
     back = models.open(path)
     assert isinstance(back, models.RampModel)
+    assert address(back.data) == back._array_address("data")  # a view of the C++ buffer
     assert back.meta.instrument.name == "NIRCAM"
     np.testing.assert_array_equal(back.data, m.data)
     with pytest.raises(OSError):

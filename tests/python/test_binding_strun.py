@@ -32,6 +32,10 @@ class TripleStep(sp.Step):
         return im
 
 
+class TriplePipeline(sp.Pipeline):
+    step_defs = {"triple": TripleStep, "add": "AddStep"}
+
+
 def negate(model):
     model.data = [-v for v in model.data]
     return model
@@ -79,3 +83,11 @@ def test_strun_python_step_errors(workdir):
     assert "Config parameter 'factor'" in r.stderr
     r = run_strun(workdir, "pystrun_mod.NoSuchStep", "exp_uncal.json")
     assert r.returncode == 2
+
+
+def test_strun_python_pipeline_with_substep_parameters(workdir):
+    r = run_strun(workdir, "pystrun_mod.TriplePipeline", "exp_uncal.json", "--steps.triple.factor=10",
+                  "--steps.add.value=0.5")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((workdir / "exp_triplepipeline.json").read_text())["data"] == [10.5, 20.5]
+    assert "stpipe.TriplePipeline.triple - INFO - tripled with 10.0" in r.stderr
