@@ -1,5 +1,7 @@
 """Binding tests: data models from Python (attribute access, numpy views without copies, schema
 checks on assignment, open/save) and models flowing through steps."""
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,20 @@ def test_model_in_model_out_through_steps(tmp_path):
     written = list(tmp_path.glob("*.fits"))
     assert len(written) == 1
     np.testing.assert_array_equal(models.open(written[0]).data, before * 6)
+
+
+SHARED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
+UNCAL = SHARED / "vectors" / "1x10x256x256" / "fits" / "jw99999001001_01101_00001_nrca1_uncal.fits"
+
+
+@pytest.mark.skipif(not UNCAL.exists(), reason=f"{UNCAL} not present")
+def test_real_uncal_file():
+    m = models.open(UNCAL)
+    assert isinstance(m, models.RampModel)
+    assert m.meta.instrument.name == "NIRCAM" and m.meta.instrument.detector == "NRCA1"
+    assert m.data.shape == (1, 10, 256, 256) and m.data.dtype == np.float32
+    assert m.meta.exposure.ngroups == 10
+    assert address(m.data) == m._array_address("data")
+    m.data[..., 10:20, 10:20] = 0
+    assert m.get_array("data")[0, :, 10:20, 10:20].sum() == 0
+    assert sp.steps.NoOpStep.call(m) is m

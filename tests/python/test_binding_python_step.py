@@ -166,3 +166,26 @@ def test_step_objects_survive_ownership_round_trips():
     built = sp._core.build("ScaleStep", None, {"factor": 7})
     assert isinstance(built, ScaleStep) and built.factor == 7.0
     assert built.run(product(1.0)).data == [7.0]
+
+
+class RefStep(sp.Step):
+    spec = "x = integer(default=1)"
+    reference_file_types = ["gain", "readnoise"]
+
+    def process(self, input):
+        input.data = [self.reference_path("gain")]
+        return input
+
+
+def test_reference_file_types_add_override_parameters(tmp_path):
+    s = RefStep()
+    pars = s.get_pars()
+    assert "override_gain" in pars and "override_readnoise" in pars
+    assert s.reference_file_types == ["gain", "readnoise"]
+    gain = tmp_path / "gain.fits"
+    gain.write_text("not really fits")
+    noise = tmp_path / "noise.fits"
+    noise.write_text("x")
+    r = RefStep.call(product(0.0), override_gain=str(gain), override_readnoise=str(noise))
+    assert r.data == [str(gain)]
+    assert r.meta["ref_file"]["gain"]["name"].endswith("gain.fits")
