@@ -42,8 +42,9 @@ const std::set<std::string> kKnownChecks = {"",
 
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+// ASCII part of Python's `\s` (multi-byte Unicode spaces are not recognised in checks).
 bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
 }
 bool is_quote(char c) { return c == '"' || c == '\''; }
 
