@@ -436,6 +436,20 @@ std::shared_ptr<DataModel> create_model(const std::string& model_type, bool refe
                                      reference ? "referencefile" : "core");
 }
 
+std::shared_ptr<DataModel> convert_model(const DataModel& model, const std::string& model_type) {
+  auto out = create_model(model_type, model.is_reference());
+  out->tree() = model.tree();
+  if (!out->tree().contains("meta") || !out->tree()["meta"].is_object())
+    out->tree()["meta"] = Json::object();
+  out->tree()["meta"]["model_type"] = out->model_type();
+  out->fits_extras() = model.fits_extras();
+  out->set_source_path(model.source_path());
+  out->set_strict_validation(model.strict_validation());
+  for (auto& name : model.table_names()) out->set_table(name, model.table(name));
+  for (auto& name : model.array_names()) out->set_array(name, model.array(name));
+  return out;
+}
+
 std::shared_ptr<DataModel> open_as(const fs::path& path, const std::string& model_type) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw IoError("cannot open " + path.string() + ": no such file");

@@ -460,3 +460,26 @@ TEST(DynamicDq, RealFiles) {
     ASSERT_TRUE(v == 0 || (v & ~(1u | 4194304u)) == 0) << v;
   }
 }
+
+TEST(Convert, Level1bToRamp) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  Collect w;
+  auto raw = open(shared_data("jwst/raw/jw01019001001_gs-acq1_2022117003102_uncal.fits"));
+  ASSERT_EQ(raw->model_type(), "Level1bModel");
+  auto ramp = convert_model(*raw, "RampModel");
+  EXPECT_EQ(ramp->model_type(), "RampModel");
+  EXPECT_EQ(ramp->meta_string("meta.model_type"), "RampModel");
+  EXPECT_EQ(ramp->meta_string("meta.instrument.detector"), "GUIDER2");
+  const Array& d = ramp->array("data");
+  EXPECT_EQ(d.dtype(), DType::kFloat32);
+  const Array& u = raw->array("data");
+  ASSERT_EQ(d.size(), u.size());
+  for (std::size_t i = 0; i < u.size(); i += 997) ASSERT_EQ(d.get_double(i), u.get_double(i));
+  // Same result as opening the file directly as a RampModel (CFITSIO converts while reading).
+  auto direct =
+      open_as(shared_data("jwst/raw/jw01019001001_gs-acq1_2022117003102_uncal.fits"), "RampModel");
+  EXPECT_TRUE(direct->array("data").equals(d));
+  ImageModel img;
+  img.set_array("data", Array::allocate(DType::kFloat32, {2, 2}));
+  EXPECT_THROW(convert_model(img, "RampModel"), ValidationError);
+}

@@ -209,6 +209,12 @@ std::shared_ptr<DataModel> open(const std::filesystem::path& path);
 std::shared_ptr<DataModel> open_as(const std::filesystem::path& path,
                                    const std::string& model_type);
 
+/// A new model of class `model_type` holding a copy of `model`'s metadata, tables, extra FITS
+/// content and arrays; arrays the target schema defines are converted to its dtype (e.g.
+/// Level1bModel uint16 data -> RampModel float32), others are shared. meta.model_type is updated.
+/// Throws ValidationError if an array has the wrong number of dimensions for the target.
+std::shared_ptr<DataModel> convert_model(const DataModel& model, const std::string& model_type);
+
 /// Python's str() of a double (shortest round-trip repr: "0.5", "1e-05", "100.0", "inf").
 std::string python_float_str(double v);
 
