@@ -23,8 +23,16 @@ SHARED = ROOT.parent / "shared" / "data"
 BUILD = pathlib.Path(os.environ.get("STPIPE_BUILD_DIR", "/work/main/build"))
 STPIPE = BUILD / "bin" / "stpipe"
 
+def _has_info_command():
+    if not STPIPE.exists():
+        return False
+    r = subprocess.run([str(STPIPE), "info"], capture_output=True, text=True, timeout=60)
+    return "unknown command" not in r.stderr
+
+
 pytestmark = [
     pytest.mark.skipif(not STPIPE.exists(), reason=f"{STPIPE} not built"),
+    pytest.mark.skipif(not _has_info_command(), reason=f"{STPIPE} does not dispatch 'info' yet"),
     pytest.mark.skipif(not SHARED.exists(), reason="../shared/data absent"),
 ]
 
