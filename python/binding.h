@@ -44,6 +44,13 @@ struct ProductConverter {
 };
 void add_product_converter(ProductConverter c);
 
+/// Remembers a Python exception raised in a Python process() or hook while it travels through
+/// C++ frames (as the StepError Step::run makes of it).
+void stash_python_error(const py::error_already_set& e);
+/// If `message` (a StepError's) carries the stashed Python exception, raises that exception
+/// again in Python (original type and traceback) and returns true.
+bool restore_python_error(const std::string& message);
+
 /// Makes the C++ log level follow Python's `logging.getLogger("stpipe")` (cheap when unchanged).
 void sync_log_level();
 

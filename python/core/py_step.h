@@ -51,7 +51,14 @@ class PyStepT : public Base {
     {
       py::gil_scoped_acquire gil;
       py::function f = py::get_override(static_cast<const Base*>(this), "process");
-      if (f) return to_datum(f(from_datum(input)));
+      if (f) {
+        try {
+          return to_datum(f(from_datum(input)));
+        } catch (py::error_already_set& e) {
+          stash_python_error(e);
+          throw;
+        }
+      }
     }
     if constexpr (std::is_base_of_v<Pipeline, Base>) {
       return Pipeline::process(input);

@@ -121,7 +121,13 @@ PyFunctionStep::~PyFunctionStep() {
 
 Datum PyFunctionStep::process(const Datum& input) {
   py::gil_scoped_acquire gil;
-  py::object r = func_(from_datum(input));
+  py::object r;
+  try {
+    r = func_(from_datum(input));
+  } catch (py::error_already_set& e) {
+    stash_python_error(e);
+    throw;
+  }
   if (r.is_none()) return input;
   return to_datum(r);
 }

@@ -3,9 +3,31 @@
 // ReferenceFileError -> LookupError, StepError/Error -> RuntimeError), with the same message.
 #include "stpipe/util/error.h"
 
+#include <memory>
+
 #include "binding.h"
 
 namespace stpipe::python {
+
+namespace {
+// A plain pointer (GIL held when set or cleared): nothing Python is destroyed at thread exit,
+// possibly after the interpreter is gone.
+thread_local py::error_already_set* t_python_error = nullptr;
+}  // namespace
+
+void stash_python_error(const py::error_already_set& e) {
+  delete t_python_error;
+  t_python_error = new py::error_already_set(e);
+}
+
+bool restore_python_error(const std::string& message) {
+  if (!t_python_error) return false;
+  std::unique_ptr<py::error_already_set> e(t_python_error);
+  t_python_error = nullptr;
+  if (message.find(e->what()) == std::string::npos) return false;
+  e->restore();
+  return true;
+}
 
 void wrap_error(py::module_& m) {
   // Translators run newest first: register the root before its kinds.
@@ -21,7 +43,8 @@ void wrap_error(py::module_& m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const StepError& e) {
-      step(e.what());
+      // An exception raised in Python code run by the step comes back as itself.
+      if (!restore_python_error(e.what())) step(e.what());
     } catch (const ReferenceFileError& e) {
       ref(e.what());
     } catch (const IoError& e) {

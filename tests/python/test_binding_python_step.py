@@ -127,14 +127,28 @@ def test_python_function_hooks():
     assert r.data == [102.0]  # hook adds 100 before AddStep adds 1
 
 
-def test_exceptions_from_python_process():
-    with pytest.raises(RuntimeError) as info:
+class FailingPipeline(sp.Pipeline):
+    step_defs = {"add": "AddStep", "fail": FailingStep}
+
+
+def failing_hook(model):
+    raise KeyError("hook failed")
+
+
+def test_exceptions_from_python_code_come_back_as_themselves():
+    # Python exceptions raised in process() cross the C++ frames and arrive unchanged
+    with pytest.raises(ValueError) as info:
         FailingStep.call(product(1.0))
-    assert isinstance(info.value, sp.StepError)
-    assert "bad data in FailingStep" in str(info.value) and "FailingStep" in str(info.value)
-    # inside a pipeline too
-    with pytest.raises(RuntimeError, match="wrong type"):
+    assert str(info.value) == "bad data in FailingStep" and not isinstance(info.value, sp.Error)
+    with pytest.raises(TypeError, match="wrong type"):
         FailingStep(mode="type").run(product(1.0))
+    with pytest.raises(ValueError, match="bad data in FailingStep"):
+        FailingPipeline.call(product(1.0))
+    with pytest.raises(KeyError, match="hook failed"):
+        sp.steps.AddStep.call(product(1.0), post_hooks=[f"{__name__}.failing_hook"])
+    # C++ errors keep their mapping afterwards
+    with pytest.raises(sp.ConfigError):
+        FailingStep.call(product(1.0), mode="nope")
 
 
 def test_redefining_a_class_replaces_it():

@@ -36,6 +36,11 @@ class TriplePipeline(sp.Pipeline):
     step_defs = {"triple": TripleStep, "add": "AddStep"}
 
 
+class BrokenStep(sp.Step):
+    def process(self, input):
+        raise ValueError("broken on purpose")
+
+
 def negate(model):
     model.data = [-v for v in model.data]
     return model
@@ -91,3 +96,9 @@ def test_strun_python_pipeline_with_substep_parameters(workdir):
     assert r.returncode == 0, r.stderr
     assert json.loads((workdir / "exp_triplepipeline.json").read_text())["data"] == [10.5, 20.5]
     assert "stpipe.TriplePipeline.triple - INFO - tripled with 10.0" in r.stderr
+
+
+def test_strun_python_exception_exit_code(workdir):
+    r = run_strun(workdir, "pystrun_mod.BrokenStep", "exp_uncal.json")
+    assert r.returncode == 1
+    assert "broken on purpose" in r.stderr
