@@ -41,6 +41,14 @@ class BrokenStep(sp.Step):
         raise ValueError("broken on purpose")
 
 
+class ModelTripleStep(sp.Step):
+    def process(self, input):
+        with models.open(input) as im:
+            im.data *= 3
+            im.meta.instrument.detector = "NRCB1"
+            return im
+
+
 def negate(model):
     model.data = [-v for v in model.data]
     return model
@@ -102,3 +110,18 @@ def test_strun_python_exception_exit_code(workdir):
     r = run_strun(workdir, "pystrun_mod.BrokenStep", "exp_uncal.json")
     assert r.returncode == 1
     assert "broken on purpose" in r.stderr
+
+
+def test_strun_python_step_on_a_fits_model(workdir):
+    import numpy as np
+    from stpipe_cpp import models
+
+    m = models.RampModel()
+    m.data = np.arange(2 * 3 * 4, dtype=np.float32).reshape(1, 2, 3, 4)
+    m.meta.instrument.name = "NIRCAM"
+    m.save(workdir / "ramp_uncal.fits")
+    r = run_strun(workdir, "pystrun_mod.ModelTripleStep", "ramp_uncal.fits")
+    assert r.returncode == 0, r.stderr
+    out = models.open(workdir / "ramp_modeltriplestep.fits")
+    np.testing.assert_array_equal(out.data, m.data * 3)
+    assert out.meta.instrument.detector == "NRCB1" and out.meta.instrument.name == "NIRCAM"
