@@ -1,6 +1,9 @@
 """Per-call overhead of a no-op step from Python: the C++ NoOpStep and a Python no-op step, each
-through Step.call and through run() on a built instance (median of many calls, microseconds)."""
+through Step.call and through run() on a built instance (median of many calls, microseconds).
+Logging follows Python's `stpipe` logger: WARNING (Python's default: C++ drops the INFO records)
+and INFO (each call's records go through Python's logging, to a NullHandler)."""
 import argparse
+import logging
 import statistics
 import time
 
@@ -29,7 +32,6 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("-n", type=int, default=2000, help="calls per case")
     args = ap.parse_args()
-    sp.configure_logging(level="ERROR")  # as under a quiet pipeline: no per-call log formatting
     product = sp.JsonProduct({"meta": {}, "data": [1.0]})
     cpp_step = sp.steps.NoOpStep()
     py_step = PyNoOpStep()
@@ -39,9 +41,17 @@ def main():
         ("Python PyNoOpStep.call(product)", lambda: PyNoOpStep.call(product)),
         ("Python PyNoOpStep instance.run(product)", lambda: py_step.run(product)),
     ]
-    print(f"median of {args.n} calls each:")
+    stpipe_logger = logging.getLogger("stpipe")
+    stpipe_logger.addHandler(logging.NullHandler())
+    stpipe_logger.propagate = False
+    print(f"median of {args.n} calls each (microseconds):")
+    print(f"  {'':44s} {'WARNING':>9s} {'INFO':>9s}")
     for label, fn in cases:
-        print(f"  {label:42s} {median_us(fn, args.n):9.1f} us")
+        stpipe_logger.setLevel(logging.WARNING)
+        quiet = median_us(fn, args.n)
+        stpipe_logger.setLevel(logging.INFO)
+        info = median_us(fn, args.n)
+        print(f"  {label:44s} {quiet:9.1f} {info:9.1f}")
 
 
 if __name__ == "__main__":
