@@ -151,7 +151,21 @@ def _register(cls, dotted):
         raise
 
 
-class Step(_StepMixin, _core.Step):
+class _StepMeta(type(_core.Step)):
+    """isinstance(x, sp.Step) holds for every step, C++ or Python, pipelines included."""
+
+    def __instancecheck__(cls, obj):
+        if cls is Step:
+            return isinstance(obj, _core.Step)
+        return super().__instancecheck__(obj)
+
+    def __subclasscheck__(cls, sub):
+        if cls is Step:
+            return isinstance(sub, type) and issubclass(sub, _core.Step)
+        return super().__subclasscheck__(sub)
+
+
+class Step(_StepMixin, _core.Step, metaclass=_StepMeta):
     """Base of steps written in Python: set `spec` (configspec text), define `process(self, input)`;
     optional `reference_file_types`, `class_alias`, `cal_step_key`."""
 

@@ -106,6 +106,8 @@ def test_python_step_inside_pipeline_with_cpp_steps():
     assert r.data == [60.0, 90.0]  # ((x + 1) * 10) * 3
     pipe = MixedPipeline(steps={"scale": {"factor": 4}})
     assert isinstance(pipe.scale, ScaleStep) and pipe.scale.factor == 4.0
+    assert isinstance(pipe, sp.Step) and isinstance(pipe, sp.Pipeline) and issubclass(MixedPipeline, sp.Step)
+    assert isinstance(pipe.add, sp.Step) and not isinstance(pipe.add, ScaleStep)
     assert pipe.scale.qualified_name.endswith("MixedPipeline.scale")
     assert pipe.get_pars()["steps"]["scale"]["factor"] == 4.0
     assert pipe.run(product(0.0)).data == [8.0]
