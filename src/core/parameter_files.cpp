@@ -1,5 +1,6 @@
 // Parameter files (.cfg ConfigObj; .asdf/.yaml step_config), --save-parameters and describe.
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "core/step_config_io.h"
@@ -25,6 +26,7 @@ config::Tree load_config_file(const fs::path& path) {
   if (is_yaml_like(path)) return load_step_config_yaml(path);
   config::ParseOptions opts;
   opts.source = path.string();
+  opts.interpolation = true;  // stpipe reads parameter files with ConfigObj's interpolation on
   return config::read_configobj_file(path, opts);
 }
 
@@ -48,13 +50,21 @@ void Step::save_parameters(const fs::path& path) const {
   if (is_yaml_like(path)) {
     write_step_config_yaml(path, class_name(), name_, pars_with_classes(*this));
   } else {
+    // ConfigObj has no None: a value written as None would read back as the string "None", so
+    // None values are left out (they are the spec defaults of every standard parameter).
+    std::function<config::Tree(const config::Tree&)> drop_none = [&](const config::Tree& in) {
+      config::Tree out = config::Tree::object();
+      for (auto it = in.begin(); it != in.end(); ++it) {
+        if (it->is_null()) continue;
+        out[it.key()] = it->is_object() ? drop_none(*it) : *it;
+      }
+      return out;
+    };
     config::Tree t = config::Tree::object();
     t["name"] = name_;
     t["class"] = class_name();
-    for (auto it = pars.begin(); it != pars.end(); ++it) {
-      if (it.key() != "steps") t[it.key()] = *it;
-    }
-    if (pars.contains("steps")) t["steps"] = pars["steps"];
+    config::Tree body = drop_none(pars);
+    for (auto it = body.begin(); it != body.end(); ++it) t[it.key()] = *it;
     write_text_atomically(path, config::write_configobj(t));
   }
   log().info("Step/Pipeline parameters saved to '{}'", path.string());
@@ -93,7 +103,8 @@ void describe_section(const config::SpecSection& spec, const config::Tree& value
 }
 
 void collect_sources(const Step& s, const std::string& prefix, std::map<std::string, ParamSource>& out) {
-  for (auto it = s.get_pars().begin(); it != s.get_pars().end(); ++it) {
+  const config::Tree pars = s.get_pars();
+  for (auto it = pars.begin(); it != pars.end(); ++it) {
     if (it.key() == "steps") continue;
     out[prefix + it.key()] = s.source_of(it.key());
   }

@@ -439,7 +439,11 @@ fs::path Step::make_output_path(const std::string& basepath, const std::string& 
   std::string e = ext;
   if (e.empty() && !is_none("output_ext")) e = get<std::string>("output_ext");
   if (base.empty()) base = input_filename();
-  if (base.empty()) base = "step_" + name_ + (e.empty() ? "" : (e[0] == '.' ? e : "." + e));
+  bool default_base = false;
+  if (base.empty()) {
+    base = "step_" + name_ + (e.empty() ? "" : (e[0] == '.' ? e : "." + e));
+    default_base = true;  // stpipe's fallback name keeps the step name as is
+  }
   fs::path bp = fs::path(base).filename();
   std::string stem = bp.stem().string();
   std::string bext = bp.extension().string();
@@ -452,7 +456,7 @@ fs::path Step::make_output_path(const std::string& basepath, const std::string& 
     sfx = is_none("suffix") ? lower(name_) : get<std::string>("suffix");
   }
   std::string sep = "_";
-  if (!sfx.empty()) std::tie(stem, sep) = remove_suffix(stem);
+  if (!sfx.empty() && !default_base) std::tie(stem, sep) = remove_suffix(stem);
   std::string name = stem;
   if (idx) name += "_" + std::to_string(*idx);
   if (!sfx.empty()) name += sep + sfx;
