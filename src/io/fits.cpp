@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -447,6 +448,24 @@ void write_schema_cards(const FitsFile& f, const DataModel& m, const std::string
 
 // ------------------------------------------------------------------ data
 
+// Throws IoError if the current HDU claims more data bytes than the file holds (a truncated or
+// corrupt header), before anything that large is allocated. Compressed files are not checked.
+void check_data_size(const FitsFile& f, const std::string& where, long double bytes) {
+  const std::string& p = f.path();
+  if (p.size() > 3 && p.compare(p.size() - 3, 3, ".gz") == 0) return;
+  std::error_code ec;
+  auto size = fs::file_size(p, ec);
+  if (ec) return;
+  LONGLONG head = 0, data = 0, end = 0;
+  int status = 0;
+  if (fits_get_hduaddrll(f.get(), &head, &data, &end, &status)) fail(p, where, status);
+  if (static_cast<long double>(data) + bytes > static_cast<long double>(size))
+    throw IoError(p + ": " + where + ": the header declares " +
+                  std::to_string(static_cast<double>(bytes)) +
+                  " data bytes but the file holds only " + std::to_string(size) +
+                  " bytes in all (truncated or corrupt file)");
+}
+
 Array read_image(const FitsFile& f, const std::string& where, std::optional<DType> want,
                  int want_ndim) {
   int bitpix = 0, eq = 0;
@@ -462,6 +481,9 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
   if (want_ndim >= 0 && static_cast<int>(shape.size()) != want_ndim)
     throw IoError(f.path() + ": " + where + ": Array has wrong number of dimensions.  Expected " +
                   std::to_string(want_ndim) + ", got " + std::to_string(shape.size()));
+  long double file_bytes = std::abs(bitpix) / 8;
+  for (auto d : shape) file_bytes *= static_cast<long double>(d);
+  check_data_size(f, where, file_bytes);
   Array a = Array::allocate(dtype, shape);
   LONGLONG n = static_cast<LONGLONG>(a.size());
   if (n > 0) {
@@ -493,6 +515,12 @@ Table read_table(const FitsFile& f, const std::string& where) {
   LONGLONG nrows = 0;
   if (fits_get_num_rowsll(f.get(), &nrows, &status) || fits_get_num_cols(f.get(), &ncols, &status))
     fail(f.path(), where, status);
+  {
+    LONGLONG rowlen = 0;
+    if (fits_read_key(f.get(), TLONGLONG, "NAXIS1", &rowlen, nullptr, &status))
+      fail(f.path(), where, status);
+    check_data_size(f, where, static_cast<long double>(rowlen) * static_cast<long double>(nrows));
+  }
   Table t;
   for (int c = 1; c <= ncols; ++c) {
     Column col;
@@ -695,6 +723,7 @@ std::vector<std::uint8_t> read_asdf_hdu_bytes(const FitsFile& f, int hdutype,
       fail(f.path(), where, status);
     if (repeat < 0 || repeat > (LONGLONG(1) << 32))
       throw IoError(f.path() + ": " + where + ": bad ASDF_METADATA size");
+    check_data_size(f, where, static_cast<long double>(repeat));
     bytes.resize(static_cast<std::size_t>(repeat));
     int anynul = 0;
     if (repeat > 0 &&
