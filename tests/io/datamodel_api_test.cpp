@@ -483,3 +483,25 @@ TEST(Convert, Level1bToRamp) {
   img.set_array("data", Array::allocate(DType::kFloat32, {2, 2}));
   EXPECT_THROW(convert_model(img, "RampModel"), ValidationError);
 }
+
+TEST(BadInput, HeaderDeclaresMoreDataThanFile) {
+  Collect w;
+  TempDir dir;
+  auto card = [](std::string s) { return s.append(80 - s.size(), ' '); };
+  std::string prim =
+      card("SIMPLE  =                    T") + card("BITPIX  =                    8") +
+      card("NAXIS   =                    0") + card("EXTEND  =                    T") +
+      card("DATAMODL= 'ImageModel'") + card("END");
+  prim.append(2880 - prim.size(), ' ');
+  std::string sci =
+      card("XTENSION= 'IMAGE   '") + card("BITPIX  =                  -32") +
+      card("NAXIS   =                    2") + card("NAXIS1  =               100000") +
+      card("NAXIS2  =               100000") + card("PCOUNT  =                    0") +
+      card("GCOUNT  =                    1") + card("EXTNAME = 'SCI     '") + card("END");
+  sci.append(2880 - sci.size(), ' ');
+  write_bytes(dir / "huge.fits", prim + sci + std::string(2880, '\0'));
+  std::string e = error_of(dir / "huge.fits");
+  EXPECT_NE(e.find("huge.fits"), std::string::npos) << e;
+  EXPECT_NE(e.find("(SCI)"), std::string::npos) << e;
+  EXPECT_NE(e.find("truncated or corrupt"), std::string::npos) << e;
+}
