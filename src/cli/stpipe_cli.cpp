@@ -121,6 +121,9 @@ int stpipe_main(const std::vector<std::string>& args) {
     if (cmd == "list") return list_command(rest);
     if (cmd == "describe") return describe_command(rest);
     if (cmd == "config") return config_dispatch(rest);
+    if (cmd == "info") return info_command(rest);
+    if (cmd == "convert") return convert_command(rest);
+    if (cmd == "crds") return crds_command(rest);
     std::cerr << "stpipe: unknown command '" << cmd << "'\n" << kStpipeUsage;
     return 2;
   } catch (...) {

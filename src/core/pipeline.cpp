@@ -1,7 +1,9 @@
 // Pipeline: sub-step creation, linear runs with start/stop/resume, prefetch; parameter files.
 #include <chrono>
 #include <ctime>
+#include <algorithm>
 #include <fstream>
+#include <map>
 
 #include "stpipe/config/configobj.h"
 #include "stpipe/core/step.h"
@@ -53,18 +55,41 @@ void Pipeline::set_end_step(const std::string& name) {
   end_step_ = name;
 }
 
-void Pipeline::prefetch(const Datum& input) {
-  std::vector<Step*> wanted;
+Datum Pipeline::prefetch(const Datum& input) {
+  if (!input.is_product() && !input.is_path()) return input;
+  std::vector<std::string> types;
+  std::map<std::string, std::string> overrides;
+  bool started = start_step_.empty();
   for (const auto& [n, s] : steps_) {
-    if (!s->get<bool>("skip") && !s->reference_file_types().empty()) wanted.push_back(s.get());
+    if (!started && n == start_step_) started = true;
+    if (!started || s->get<bool>("skip") || s->reference_file_types().empty()) continue;
+    if (!applies(n, input)) continue;
+    for (const auto& t : s->reference_file_types()) {
+      const auto& ov = s->param("override_" + t);
+      if (ov.is_string() && !ov.get<std::string>().empty()) {
+        overrides[t] = ov.get<std::string>();
+      } else if (std::find(types.begin(), types.end(), t) == types.end()) {
+        types.push_back(t);
+      }
+    }
   }
-  if (wanted.empty()) return;
-  std::string types;
-  for (auto* s : wanted) {
-    for (const auto& t : s->reference_file_types()) types += (types.empty() ? "" : ", ") + t;
+  if (types.empty() && overrides.empty()) return input;
+  std::string list;
+  for (const auto& t : types) list += (list.empty() ? "'" : ", '") + t + "'";
+  log().info("Prefetching reference files for dataset: {} reftypes = [{}]", input.describe(), list);
+  for (const auto& [t, v] : overrides) log().info("Override for {} reference file is '{}'.", t, v);
+  auto resolver = current_reference_resolver();
+  if (!resolver || types.empty()) return input;
+  ProductPtr p = open_model(input);  // opened once here, then handed to the first step
+  try {
+    for (const auto& [t, choice] : resolver(types, *p)) {
+      log().info("Prefetch for {} reference file is '{}'.", t, choice.path);
+    }
+  } catch (const Error& e) {
+    // The step that needs the file reports the failure when it runs.
+    log().warn("Prefetch failed: {}", e.what());
   }
-  if (!input.is_product() && !input.is_path()) return;
-  log().info("Prefetching reference files for dataset: {} reftypes = [{}]", input.describe(), types);
+  return p;
 }
 
 Datum Pipeline::process(const Datum& input) {

@@ -139,6 +139,11 @@ void set_reference_resolver(ReferenceResolver resolver) {
   std::lock_guard lock(providers().mutex);
   providers().refs = std::move(resolver);
 }
+ReferenceResolver current_reference_resolver() {
+  std::lock_guard lock(providers().mutex);
+  return providers().refs;
+}
+
 void set_model_opener(ProductOpener opener) {
   std::lock_guard lock(providers().mutex);
   providers().models = std::move(opener);
@@ -509,7 +514,7 @@ ProductPtr Step::open_model(const Datum& input) const {
 
 // ---------------------------------------------------------------- references
 
-void Step::resolve_references(const Product& product) {
+void Step::resolve_references(Product& product) {
   ref_paths_.clear();
   refs_used_.clear();
   std::vector<std::string> lookup;
@@ -556,7 +561,7 @@ void Step::resolve_references(const Product& product) {
   }
 }
 
-void Step::prefetch(const Datum&) {}
+Datum Step::prefetch(const Datum& input) { return input; }
 
 // ---------------------------------------------------------------- run
 
@@ -598,7 +603,7 @@ Datum Step::run(const Datum& input) {
     }
     result = args;
   } else {
-    prefetch(args);
+    args = prefetch(args);
     bool not_applicable = false;
     if (!reference_file_types().empty()) {
       ProductPtr p = open_model(args);

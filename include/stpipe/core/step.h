@@ -59,8 +59,10 @@ struct ReferenceChoice {
   std::string recorded;  ///< what the product records (crds://name, abs path, N/A)
 };
 using ReferenceResolver = std::function<std::map<std::string, ReferenceChoice>(
-    const std::vector<std::string>& reftypes, const Product& product)>;
+    const std::vector<std::string>& reftypes, Product& product)>;
 void set_reference_resolver(ReferenceResolver resolver);
+/// The installed resolver (empty if none).
+ReferenceResolver current_reference_resolver();
 
 /// Opens a file as a product (JSON datasets in the core; data models once registered).
 using ProductOpener = std::function<ProductPtr(const std::filesystem::path&)>;
@@ -203,10 +205,11 @@ class Step {
   friend class Pipeline;
   /// Called once parameters are set (pipelines create their sub-steps here).
   virtual void configure_children(const ResolvedParams& params, const StepRegistry& registry);
-  /// Pipelines: reference types of all unskipped sub-steps, fetched before process().
-  virtual void prefetch(const Datum& input);
+  /// Pipelines: reference files of all unskipped sub-steps, looked up before process(); returns
+  /// the input, opened as a product if it had to be opened for the lookup.
+  virtual Datum prefetch(const Datum& input);
   /// Resolves this step's references for the input product (override_* first).
-  void resolve_references(const Product& product);
+  void resolve_references(Product& product);
   /// Runs a list of hook strings around the step.
   Datum run_hooks(const char* kind, const Datum& data);
 
@@ -255,7 +258,7 @@ class Pipeline : public Step {
 
  protected:
   void configure_children(const ResolvedParams& params, const StepRegistry& registry) override;
-  void prefetch(const Datum& input) override;
+  Datum prefetch(const Datum& input) override;
   /// Hook for linear pipelines: whether a sub-step applies to this input (instrument branches);
   /// a step that does not apply is recorded SKIPPED.
   virtual bool applies(const std::string& /*step_name*/, const Datum& /*input*/) const { return true; }

@@ -1,0 +1,115 @@
+// Reference files and parameter reference files from the CRDS client, for steps.
+#include "stpipe/core/crds_wiring.h"
+
+#include <cstdlib>
+#include <mutex>
+
+#include "core/step_config_io.h"
+#include "stpipe/core/step.h"
+#include "stpipe/crds/client.h"
+#include "stpipe/log/logging.h"
+#include "stpipe/version.h"
+
+namespace stpipe {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::mutex& client_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+crds::Client& client() {
+  static std::unique_ptr<crds::Client> c;
+  std::lock_guard lock(client_mutex());
+  if (!c) c = std::make_unique<crds::Client>(crds::ClientOptions::from_environment());
+  return *c;
+}
+
+/// True when a cache or a server is configured (otherwise pars lookups are not attempted).
+bool crds_available() {
+  const char* server = std::getenv("CRDS_SERVER_URL");
+  if (server && *server) return true;
+  const char* path = std::getenv("CRDS_PATH");
+  std::error_code ec;
+  if (path && *path) return fs::is_directory(path, ec);
+  const char* home = std::getenv("HOME");
+  return home && fs::is_directory(fs::path(home) / "crds_cache", ec);
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::map<std::string, ReferenceChoice> resolve(const std::vector<std::string>& reftypes,
+                                               Product& product) {
+  auto header = product.crds_parameters();
+  if (header.empty()) {
+    throw ReferenceFileError("Cannot look up reference files for a " + product.type_name() +
+                             ": it has no metadata to match on");
+  }
+  crds::Client& c = client();
+  std::vector<std::string> types;
+  for (const auto& t : reftypes) types.push_back(lower(t));
+  auto best = c.best_references(header, types);
+  std::map<std::string, ReferenceChoice> out;
+  for (const auto& t : reftypes) {
+    auto it = best.find(lower(t));
+    if (it == best.end() || it->second.kind == crds::BestRef::Kind::kOmit ||
+        it->second.kind == crds::BestRef::Kind::kNotApplicable) {
+      out[t] = {"N/A", "N/A"};
+      continue;
+    }
+    const auto& b = it->second;
+    if (b.kind != crds::BestRef::Kind::kFile) {
+      throw ReferenceFileError("Error determining best reference for '" + t + "'  =   " +
+                               (b.ok() ? "several files selected" : b.message));
+    }
+    fs::path path = c.get_reference_path(b.filename());
+    out[t] = {path.string(), "crds://" + b.filename()};
+  }
+  product.record_crds(c.context_used(), kVersion);
+  return out;
+}
+
+std::optional<std::pair<config::Tree, std::string>> pars_for(const std::string& class_name,
+                                                             const Datum& input) {
+  auto lg = log::get("stpipe.step");
+  std::string reftype = "pars-" + lower(class_name);
+  if (!crds_available()) return std::nullopt;
+  try {
+    ProductPtr p = input.is_product() ? input.product()
+                                      : (input.is_path() ? open_product(input.path()) : nullptr);
+    if (!p) return std::nullopt;
+    auto header = p->crds_parameters();
+    if (header.empty()) return std::nullopt;
+    lg->debug("Retrieving step {} parameters from CRDS", reftype);
+    auto best = client().best_references(header, {reftype});
+    auto it = best.find(reftype);
+    if (it == best.end() || it->second.kind != crds::BestRef::Kind::kFile) {
+      lg->debug("{}: No parameters found", reftype);
+      return std::nullopt;
+    }
+    fs::path path = client().get_reference_path(it->second.filename());
+    lg->info("{} parameters found: {}", reftype, path.string());
+    config::Tree t = load_step_config_yaml(path);
+    t.erase("class");
+    t.erase("name");
+    return std::make_pair(t, path.string());
+  } catch (const std::exception& e) {
+    lg->debug("{}: No parameters found ({})", reftype, e.what());
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+void install_crds() {
+  set_reference_resolver(resolve);
+  set_pars_provider(pars_for);
+}
+
+}  // namespace stpipe
