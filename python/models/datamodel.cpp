@@ -188,6 +188,9 @@ void wrap_datamodel(py::module_& m) {
       py::arg("path"), py::arg("model_type"));
   mm.def("create_model", &models::create_model, py::arg("model_type"),
          py::arg("reference") = false);
+  mm.def("convert_model", &models::convert_model, py::arg("model"), py::arg("model_type"),
+         "The model as another class (e.g. Level1bModel -> RampModel); arrays converted to the "
+         "target schema's dtype, others shared.");
 }
 
 }  // namespace stpipe::python

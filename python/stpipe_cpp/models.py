@@ -7,6 +7,7 @@ _m = _core.models
 DataModel = _m.DataModel
 create_model = _m.create_model
 open_as = _m.open_as
+convert_model = _m.convert_model
 
 # Every model class bound in C++ (RampModel, ImageModel, ...).
 for _name in dir(_m):

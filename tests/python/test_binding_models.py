@@ -72,6 +72,14 @@ def test_array_assignment_validates_against_schema():
         m.data = np.ones((1, 1, 2, 2), dtype=np.complex64)
 
 
+def test_convert_model():
+    m = models.Level1bModel()
+    m.data = np.ones((1, 2, 3, 4), dtype=np.uint16)
+    r = models.convert_model(m, "RampModel")
+    assert isinstance(r, models.RampModel) and r.data.dtype == np.float32
+    np.testing.assert_array_equal(r.data, np.ones((1, 2, 3, 4)))
+
+
 def test_schema_arrays_allocate_on_access():
     m = ramp()
     assert m.groupdq.shape == (1, 2, 4, 5) and m.groupdq.dtype == np.uint8
