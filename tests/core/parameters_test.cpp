@@ -3,6 +3,7 @@
 
 #include "core_test_util.h"
 #include "stpipe/core/core_steps.h"
+#include "stpipe/core/crds_wiring.h"
 
 using namespace stpipe;
 using namespace stpipe::testing;
@@ -72,7 +73,9 @@ TEST(Parameters, PrecedenceAcrossAllLayers) {
       << "name = \"mypipe\"\nclass = \"ArithmeticPipeline\"\nnote = fromfile\n"
          "[steps]\n  [[multiply]]\n  config_file = mult.cfg\n  suffix = fromuser\n"
          "  [[offset]]\n  value = 7\n";
-  // Reference parameters (pars-*) sit above defaults and below config files.
+  // Reference parameters (pars-*) sit above defaults and below config files. (The global
+  // registry installs the CRDS provider when first used, so create it before replacing that.)
+  StepRegistry::global();
   set_pars_provider([](const std::string& cls, const Datum&)
                         -> std::optional<std::pair<config::Tree, std::string>> {
     if (cls == "ArithmeticPipeline") {
@@ -95,7 +98,7 @@ TEST(Parameters, PrecedenceAcrossAllLayers) {
   o.overrides["steps"]["offset"]["value"] = "8";
   o.from_command_line = true;
   auto p = Step::build("ArithmeticPipeline", Datum("x.json"), o);
-  set_pars_provider(nullptr);
+  install_crds();
   auto& pipe = dynamic_cast<Pipeline&>(*p);
   EXPECT_EQ(p->name(), "mypipe");
   // default
