@@ -17,11 +17,14 @@ static void BM_Pipeline20NoOpSteps(benchmark::State& state) {
     auto r = pipeline->run(stpipe::Datum(product));
     benchmark::DoNotOptimize(r);
   }
-  state.counters["us_per_step"] = benchmark::Counter(
-      20.0 * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["us_per_step"] =
+      benchmark::Counter(20.0 * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_Pipeline20NoOpSteps)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK(BM_Pipeline20NoOpSteps)
+    ->Unit(benchmark::kMicrosecond)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true);
 
 static void BM_Pipeline20NoOpStepsLoggingInfo(benchmark::State& state) {
   stpipe::log::LogConfig cfg;
@@ -34,10 +37,13 @@ static void BM_Pipeline20NoOpStepsLoggingInfo(benchmark::State& state) {
     auto r = pipeline->run(stpipe::Datum(product));
     benchmark::DoNotOptimize(r);
   }
-  state.counters["us_per_step"] = benchmark::Counter(
-      20.0 * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["us_per_step"] =
+      benchmark::Counter(20.0 * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_Pipeline20NoOpStepsLoggingInfo)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK(BM_Pipeline20NoOpStepsLoggingInfo)
+    ->Unit(benchmark::kMicrosecond)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true);
 
 BENCHMARK_MAIN();

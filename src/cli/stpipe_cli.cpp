@@ -1,9 +1,10 @@
 // The stpipe program: list, describe, config dump, info, convert, crds, --version.
-#include <filesystem>
 #include <fnmatch.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <unistd.h>
 
 #include "stpipe/cli/commands.h"
 #include "stpipe/cli/strun.h"
@@ -50,16 +51,19 @@ int list_command(const std::vector<std::string>& args) {
     if (steps_only && info->is_pipeline) continue;
     if (!pattern.empty()) {
       bool match = fnmatch(lower(pattern).c_str(), lower(info->name).c_str(), 0) == 0;
-      for (const auto& a : info->aliases) match = match || fnmatch(lower(pattern).c_str(), lower(a).c_str(), 0) == 0;
+      for (const auto& a : info->aliases)
+        match = match || fnmatch(lower(pattern).c_str(), lower(a).c_str(), 0) == 0;
       if (!match) continue;
     }
     std::cout << info->name;
     if (!info->aliases.empty()) {
       std::cout << " (";
-      for (std::size_t i = 0; i < info->aliases.size(); ++i) std::cout << (i ? ", " : "") << info->aliases[i];
+      for (std::size_t i = 0; i < info->aliases.size(); ++i)
+        std::cout << (i ? ", " : "") << info->aliases[i];
       std::cout << ")";
     }
-    std::cout << (info->is_pipeline ? "  [pipeline]" : "") << (info->doc.empty() ? "" : "  " + info->doc) << "\n";
+    std::cout << (info->is_pipeline ? "  [pipeline]" : "")
+              << (info->doc.empty() ? "" : "  " + info->doc) << "\n";
     ++shown;
   }
   if (!shown) std::cerr << "(no matching classes)\n";
@@ -90,9 +94,7 @@ int config_dispatch(const std::vector<std::string>& args) {
         std::string text = config::write_configspec(step->merged_spec());
         auto tmp = std::filesystem::temp_directory_path() /
                    ("stpipe_spec_" + std::to_string(::getpid()) + ".spec");
-        {
-          std::ofstream(tmp) << text;
-        }
+        { std::ofstream(tmp) << text; }
         auto a = args;
         a[i + 1] = tmp.string();
         int rc = config_command(a);

@@ -25,11 +25,13 @@ const char* kUsage =
     "             [--log-stream {stdout,stderr,null}] [--logcfg F] [--save-parameters F]\n"
     "             [--start-step S] [--end-step S] [--resume STATE] [--plugin LIB]\n"
     "             [--disable-crds-steppars]\n"
-    "             cfg_file_or_class [args ...] [--PARAM=VALUE ...] [--steps.NAME.PARAM=VALUE ...]\n";
+    "             cfg_file_or_class [args ...] [--PARAM=VALUE ...] [--steps.NAME.PARAM=VALUE "
+    "...]\n";
 
 struct Options {
   bool help = false, version = false, verbose = false, debug = false, disable_pars = false;
-  std::string log_level, log_file, log_stream, logcfg, save_parameters, start_step, end_step, resume;
+  std::string log_level, log_file, log_stream, logcfg, save_parameters, start_step, end_step,
+      resume;
   std::vector<std::string> plugins;
   std::vector<std::string> positional;
   std::vector<std::pair<std::string, std::string>> params;  // dotted name -> raw value
@@ -42,9 +44,9 @@ class UsageError : public ConfigError {
 };
 
 Options parse_args(const std::vector<std::string>& args) {
-  static const std::set<std::string> kValued = {"--log-level", "--log-file",   "--log-stream",
+  static const std::set<std::string> kValued = {"--log-level", "--log-file",        "--log-stream",
                                                 "--logcfg",    "--save-parameters", "--start-step",
-                                                "--end-step",  "--resume",     "--plugin"};
+                                                "--end-step",  "--resume",          "--plugin"};
   Options o;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -106,7 +108,8 @@ config::Tree overrides_tree(const Options& o) {
     std::size_t start = 0;
     while (true) {
       auto dot = key.find('.', start);
-      parts.push_back(key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+      parts.push_back(
+          key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
       if (dot == std::string::npos) break;
       start = dot + 1;
     }
@@ -132,7 +135,8 @@ void check_known(const config::SpecSection& spec, const Options& o) {
     bool ok = true;
     while (true) {
       auto dot = key.find('.', start);
-      std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      std::string part =
+          key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       const auto* e = s->find(part);
       if (!e) {
         ok = false;
@@ -160,7 +164,8 @@ void check_known(const config::SpecSection& spec, const Options& o) {
 
 void setup_logging(const Options& o) {
   log::LogConfig cfg;
-  bool explicit_opts = o.verbose || !o.log_level.empty() || !o.log_file.empty() || !o.log_stream.empty();
+  bool explicit_opts =
+      o.verbose || !o.log_level.empty() || !o.log_file.empty() || !o.log_stream.empty();
   if (!o.logcfg.empty() && !explicit_opts) cfg = log::read_log_config(o.logcfg);
   if (!o.log_level.empty()) cfg.level = log::parse_level(o.log_level);
   if (o.verbose) cfg.level = spdlog::level::debug;
@@ -251,14 +256,17 @@ int strun_main(const std::vector<std::string>& args) {
     if (fs::exists(target) && !fs::is_directory(target)) {
       config::Tree t = load_config_file(target);
       if (!t.contains("class") || !t["class"].is_string()) {
-        throw ConfigError("Config file '" + target + "' does not name its step class ('class = ...')");
+        throw ConfigError("Config file '" + target +
+                          "' does not name its step class ('class = ...')");
       }
       class_name = registry.get(t["class"].get<std::string>()).name;
       call.config_file = target;
     } else {
-      if (!registry.find(target) && (target.find('/') != std::string::npos || target.find(".cfg") != std::string::npos ||
-                                     target.find(".asdf") != std::string::npos)) {
-        throw ConfigError("'" + target + "' is not a path to a config file or a registered step class");
+      if (!registry.find(target) &&
+          (target.find('/') != std::string::npos || target.find(".cfg") != std::string::npos ||
+           target.find(".asdf") != std::string::npos)) {
+        throw ConfigError("'" + target +
+                          "' is not a path to a config file or a registered step class");
       }
       class_name = registry.get(target).name;
     }

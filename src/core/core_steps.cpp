@@ -10,7 +10,8 @@ namespace {
 
 std::shared_ptr<JsonProduct> as_json(const Step& step, const Datum& input) {
   auto p = std::dynamic_pointer_cast<JsonProduct>(step.open_model(input));
-  if (!p) throw IoError("Step '" + step.name() + "' works on JSON datasets, got " + input.describe());
+  if (!p)
+    throw IoError("Step '" + step.name() + "' works on JSON datasets, got " + input.describe());
   return p;
 }
 

@@ -21,10 +21,15 @@ std::mutex& client_mutex() {
   return m;
 }
 
+std::shared_ptr<crds::Client>& client_slot() {
+  static std::shared_ptr<crds::Client> c;
+  return c;
+}
+
 crds::Client& client() {
-  static std::unique_ptr<crds::Client> c;
   std::lock_guard lock(client_mutex());
-  if (!c) c = std::make_unique<crds::Client>(crds::ClientOptions::from_environment());
+  auto& c = client_slot();
+  if (!c) c = std::make_shared<crds::Client>(crds::ClientOptions::from_environment());
   return *c;
 }
 
@@ -65,8 +70,8 @@ std::map<std::string, ReferenceChoice> resolve(const std::vector<std::string>& r
     }
     const auto& b = it->second;
     if (b.kind != crds::BestRef::Kind::kFile) {
-      throw ReferenceFileError("Error determining best reference for '" + t + "'  =   " +
-                               (b.ok() ? "several files selected" : b.message));
+      throw ReferenceFileError("Error determining best reference for '" + t +
+                               "'  =   " + (b.ok() ? "several files selected" : b.message));
     }
     fs::path path = c.get_reference_path(b.filename());
     out[t] = {path.string(), "crds://" + b.filename()};
@@ -108,6 +113,11 @@ std::optional<std::pair<config::Tree, std::string>> pars_for(const std::string& 
 }  // namespace
 
 void install_crds() {
+  {
+    // A new client, configured from the environment as it is now, on first use.
+    std::lock_guard lock(client_mutex());
+    client_slot().reset();
+  }
   set_reference_resolver(resolve);
   set_pars_provider(pars_for);
 }

@@ -97,8 +97,8 @@ Datum SystemCall::process(const Datum& input) {
     if (d.is_path()) {
       args.push_back(d.path());
     } else if (d.is_product() && d.product()) {
-      std::string ext = is_none("output_ext") ? d.product()->default_extension()
-                                               : get<std::string>("output_ext");
+      std::string ext =
+          is_none("output_ext") ? d.product()->default_extension() : get<std::string>("output_ext");
       if (!ext.empty() && ext[0] != '.') ext = "." + ext;
       char idx[16];
       std::snprintf(idx, sizeof idx, "%04d", i);
@@ -153,7 +153,8 @@ Datum SystemCall::process(const Datum& input) {
     }
   }
   std::string full = out;
-  for (const auto& e : param("env")) full = "export " + shell_quote(e.get<std::string>()) + "; " + full;
+  for (const auto& e : param("env"))
+    full = "export " + shell_quote(e.get<std::string>()) + "; " + full;
   log().info("Spawning '{}'", out);
   ShellResult r = run_shell(full);
   log().info("Done with errorcode {}", r.exit_code);

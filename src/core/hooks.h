@@ -28,7 +28,8 @@ struct ShellResult {
   std::string out;
   std::string err;
 };
-/// Runs `command` with /bin/sh -c, capturing stdout and stderr. Throws StepError if it cannot start.
+/// Runs `command` with /bin/sh -c, capturing stdout and stderr. Throws StepError if it cannot
+/// start.
 ShellResult run_shell(const std::string& command);
 
 namespace detail {

@@ -33,7 +33,8 @@ std::shared_ptr<JsonProduct> JsonProduct::open(const std::filesystem::path& path
   } catch (const std::exception& e) {
     throw IoError("Cannot read '" + path.string() + "' as a JSON dataset: " + e.what());
   }
-  if (!doc.is_object()) throw IoError("'" + path.string() + "' is not a JSON dataset (not an object)");
+  if (!doc.is_object())
+    throw IoError("'" + path.string() + "' is not a JSON dataset (not an object)");
   if (!doc.contains("meta")) doc["meta"] = nlohmann::ordered_json::object();
   if (!doc["meta"].is_object()) throw IoError("'" + path.string() + "': 'meta' is not an object");
   auto p = std::make_shared<JsonProduct>(std::move(doc));

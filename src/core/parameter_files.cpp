@@ -102,7 +102,8 @@ void describe_section(const config::SpecSection& spec, const config::Tree& value
   }
 }
 
-void collect_sources(const Step& s, const std::string& prefix, std::map<std::string, ParamSource>& out) {
+void collect_sources(const Step& s, const std::string& prefix,
+                     std::map<std::string, ParamSource>& out) {
   const config::Tree pars = s.get_pars();
   for (auto it = pars.begin(); it != pars.end(); ++it) {
     if (it.key() == "steps") continue;

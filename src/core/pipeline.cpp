@@ -1,7 +1,7 @@
 // Pipeline: sub-step creation, linear runs with start/stop/resume, prefetch; parameter files.
+#include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 void Pipeline::configure_children(const ResolvedParams& params, const StepRegistry& registry) {
   Step::configure_children(params, registry);
   steps_.clear();
-  const auto& all = params.values.contains("steps") ? params.values["steps"] : config::Tree::object();
+  const auto& all =
+      params.values.contains("steps") ? params.values["steps"] : config::Tree::object();
   for (const auto& [sname, cls] : step_defs()) {
     auto child = registry.create(cls);
     child->registry_ = &registry;
@@ -121,9 +122,9 @@ Datum Pipeline::process(const Datum& input) {
     if (sname == end_step_ && i + 1 < steps_.size()) {
       ProductPtr p = open_model(x);
       x = p;
-      fs::path inter = make_output_path("", is_none("output_ext") ? p->default_extension()
-                                                                  : get<std::string>("output_ext"),
-                                        sname);
+      fs::path inter = make_output_path(
+          "", is_none("output_ext") ? p->default_extension() : get<std::string>("output_ext"),
+          sname);
       p->save(inter);
       log().info("Stopped after step {}: intermediate product saved in {}", sname, inter.string());
       fs::path state = inter;
@@ -161,7 +162,8 @@ Datum resume_pipeline(const fs::path& state_file, const CallOptions& options,
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw ConfigError("Run-state file '" + state_file.string() + "' is not valid JSON: " + e.what());
+    throw ConfigError("Run-state file '" + state_file.string() +
+                      "' is not valid JSON: " + e.what());
   }
   for (const char* k : {"pipeline_class", "parameters", "next_step", "intermediate", "input"}) {
     if (!st.contains(k)) {

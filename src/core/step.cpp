@@ -96,8 +96,8 @@ void products_of(const Datum& d, std::vector<ProductPtr>& out) {
 }
 
 /// Loads steps.<name>.config_file entries of a layer as lower-precedence layers.
-void expand_subconfigs(const config::Tree& node, const ConfigLayer& layer, std::vector<std::string> path,
-                       std::vector<ConfigLayer>& out) {
+void expand_subconfigs(const config::Tree& node, const ConfigLayer& layer,
+                       std::vector<std::string> path, std::vector<ConfigLayer>& out) {
   if (!node.is_object() || !node.contains("steps") || !node["steps"].is_object()) return;
   for (auto it = node["steps"].begin(); it != node["steps"].end(); ++it) {
     if (!it->is_object()) continue;
@@ -388,7 +388,8 @@ void Step::set_primary_input(const Datum& input) {
   if (input.is_path()) {
     input_filename_ = input.path();
     std::error_code ec;
-    if (fs::is_regular_file(input.path(), ec)) input_dir_ = fs::path(input.path()).parent_path().string();
+    if (fs::is_regular_file(input.path(), ec))
+      input_dir_ = fs::path(input.path()).parent_path().string();
   } else if (input.is_product() && input.product()) {
     input_filename_ = input.product()->filename();
   } else if (input.is_list() && !input.list().empty()) {
@@ -413,7 +414,8 @@ std::pair<std::string, std::string> Step::remove_suffix(const std::string& base)
       for (const auto* info : reg.classes()) {
         k.insert(lower(info->name));
         for (const auto& a : info->aliases) {
-          if (a.find('.') == std::string::npos && a.find(':') == std::string::npos) k.insert(lower(a));
+          if (a.find('.') == std::string::npos && a.find(':') == std::string::npos)
+            k.insert(lower(a));
         }
       }
     }
@@ -494,7 +496,8 @@ fs::path Step::save_model(Product& product, std::optional<int> idx, bool force,
     basepath = product.filename();
     idx.reset();
   }
-  std::string ext = is_none("output_ext") ? product.default_extension() : get<std::string>("output_ext");
+  std::string ext =
+      is_none("output_ext") ? product.default_extension() : get<std::string>("output_ext");
   fs::path path = make_output_path(basepath, ext, suffix, idx);
   product.save(path);
   log().info("Saved model in {}", path.string());
@@ -527,7 +530,8 @@ void Step::resolve_references(Product& product) {
         refs_used_.emplace_back(t, "N/A");
       } else {
         if (!fs::exists(v)) {
-          throw ReferenceFileError("Override for " + t + " reference file '" + v + "' does not exist");
+          throw ReferenceFileError("Override for " + t + " reference file '" + v +
+                                   "' does not exist");
         }
         std::string abs = fs::absolute(v).string();
         ref_paths_[t] = abs;
@@ -547,7 +551,8 @@ void Step::resolve_references(Product& product) {
   if (!resolver) {
     throw ReferenceFileError("Step '" + name_ + "' needs " + lookup.front() +
                              " reference file(s) but no reference-data system is configured; "
-                             "give --override_" + lookup.front() + "=PATH");
+                             "give --override_" +
+                             lookup.front() + "=PATH");
   }
   auto found = resolver(lookup, product);
   for (const auto& t : lookup) {
@@ -617,7 +622,8 @@ Datum Step::run(const Datum& input) {
       }
       if (not_applicable) {
         skipped_ = true;
-        if (!cal_step_key().empty() && p->has_cal_step()) p->set_cal_step(cal_step_key(), "SKIPPED");
+        if (!cal_step_key().empty() && p->has_cal_step())
+          p->set_cal_step(cal_step_key(), "SKIPPED");
         for (const auto& [t, name] : refs_used_) p->record_reference(t, name);
         result = args;
       }

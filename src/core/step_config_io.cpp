@@ -35,7 +35,8 @@ config::Tree to_config_tree(const asdf::Json& sc) {
 }
 
 /// get_pars tree -> step_config form; sub-steps keep their step_defs order.
-asdf::Json to_step_config(const std::string& cls, const std::string& name, const config::Tree& pars) {
+asdf::Json to_step_config(const std::string& cls, const std::string& name,
+                          const config::Tree& pars) {
   asdf::Json sc = asdf::Json::object();
   sc["class"] = cls;
   sc["name"] = name;

@@ -29,8 +29,8 @@ void StepRegistry::add(std::function<std::unique_ptr<Step>()> factory) {
   }
   for (const auto& a : info.aliases) {
     if (lookup_.count(a)) {
-      throw ConfigError("Alias '" + a + "' of step class '" + info.name +
-                        "' is already used by '" + lookup_[a] + "'");
+      throw ConfigError("Alias '" + a + "' of step class '" + info.name + "' is already used by '" +
+                        lookup_[a] + "'");
     }
   }
   lookup_[info.name] = info.name;
@@ -70,7 +70,9 @@ const StepClassInfo& StepRegistry::get(const std::string& name) const {
   throw ConfigError("'" + name + "' is not a path to a config file or a registered step class");
 }
 
-std::unique_ptr<Step> StepRegistry::create(const std::string& name) const { return get(name).factory(); }
+std::unique_ptr<Step> StepRegistry::create(const std::string& name) const {
+  return get(name).factory();
+}
 
 std::vector<const StepClassInfo*> StepRegistry::classes() const {
   std::vector<const StepClassInfo*> out;
@@ -116,8 +118,10 @@ bool ensure_python_bridge(StepRegistry& registry) {
   tried = true;
   if (const char* off = std::getenv("STPIPE_NO_PYTHON_BRIDGE"); off && *off) return false;
   Dl_info info{};
-  if (!::dladdr(reinterpret_cast<void*>(&ensure_python_bridge), &info) || !info.dli_fname) return false;
-  std::filesystem::path lib = std::filesystem::path(info.dli_fname).parent_path() / "libstpipe_python_bridge.so";
+  if (!::dladdr(reinterpret_cast<void*>(&ensure_python_bridge), &info) || !info.dli_fname)
+    return false;
+  std::filesystem::path lib =
+      std::filesystem::path(info.dli_fname).parent_path() / "libstpipe_python_bridge.so";
   std::error_code ec;
   if (!std::filesystem::exists(lib, ec)) return false;
   load_plugin(registry, lib.string());

@@ -28,7 +28,8 @@ std::string upper(std::string s) {
 /// %* in a spdlog pattern: Python's level name.
 class LevelNameFlag : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     const char* n = level_name(msg.level);
     dest.append(n, n + std::strlen(n));
   }
@@ -67,8 +68,8 @@ std::string to_pattern(const std::string& fmt) {
       return false;
     };
     if (take("%(asctime)s", "%Y-%m-%d %H:%M:%S,%e") || take("%(name)s", "%n") ||
-        take("%(levelname)s", "%*") || take("%(message)s", "%v") ||
-        take("%(process)d", "%P") || take("%(thread)d", "%t")) {
+        take("%(levelname)s", "%*") || take("%(message)s", "%v") || take("%(process)d", "%P") ||
+        take("%(thread)d", "%t")) {
       continue;
     }
     if (fmt[i] == '%') {

@@ -42,7 +42,8 @@ void write_atomically(const fs::path& target, const std::function<void(const fs:
 void write_text_atomically(const fs::path& target, const std::string& text) {
   write_atomically(target, [&](const fs::path& tmp) {
     std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw IoError("Cannot open '" + tmp.string() + "' for writing: " + std::strerror(errno));
+    if (!out)
+      throw IoError("Cannot open '" + tmp.string() + "' for writing: " + std::strerror(errno));
     out << text;
     out.flush();
     if (!out) throw IoError("Cannot write '" + tmp.string() + "': " + std::strerror(errno));

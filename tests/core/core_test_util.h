@@ -42,11 +42,9 @@ class LogCapture {
     c.handlers = {"null"};
     c.level = spdlog::level::debug;
     log::configure(c);
-    log::set_record_callback(
-        [this](const std::string& name, spdlog::level::level_enum, const std::string& msg) {
-          text_ += name + ": " + msg + "\n";
-        },
-        true);
+    log::set_record_callback([this](const std::string& name, spdlog::level::level_enum,
+                                    const std::string& msg) { text_ += name + ": " + msg + "\n"; },
+                             true);
   }
   ~LogCapture() {
     log::set_record_callback(nullptr, false);

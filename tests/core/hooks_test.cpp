@@ -1,8 +1,9 @@
 // Hooks (registered steps with and without arguments, shell commands) and plugins.
 #include "core/hooks.h"
+
 #include "core_test_util.h"
-#include "stpipe/core/core_steps.h"
 #include "stpipe/config/configobj.h"
+#include "stpipe/core/core_steps.h"
 #include "stpipe/util/atomic_file.h"
 
 using namespace stpipe;
@@ -96,7 +97,8 @@ TEST(Plugins, MissingLibraryIsAConfigError) {
     load_plugin(reg, "/nonexistent/libnothing.so");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("Cannot load plugin '/nonexistent/libnothing.so'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("Cannot load plugin '/nonexistent/libnothing.so'"),
+              std::string::npos);
   }
 }
 

@@ -4,6 +4,7 @@
 #include "core_test_util.h"
 #include "stpipe/core/core_steps.h"
 #include "stpipe/core/crds_wiring.h"
+#include "stpipe/util/atomic_file.h"
 
 using namespace stpipe;
 using namespace stpipe::testing;
@@ -28,7 +29,8 @@ TEST(Parameters, WrongTypeNamesKeyAndReason) {
     Step::build("AddStep", Datum(), o);
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), "Config parameter 'value': the value \"abc\" is of the wrong type.");
+    EXPECT_EQ(std::string(e.what()),
+              "Config parameter 'value': the value \"abc\" is of the wrong type.");
     EXPECT_EQ(e.exit_code(), ExitCode::kConfigError);
   }
 }
@@ -76,8 +78,8 @@ TEST(Parameters, PrecedenceAcrossAllLayers) {
   // Reference parameters (pars-*) sit above defaults and below config files. (The global
   // registry installs the CRDS provider when first used, so create it before replacing that.)
   StepRegistry::global();
-  set_pars_provider([](const std::string& cls, const Datum&)
-                        -> std::optional<std::pair<config::Tree, std::string>> {
+  set_pars_provider([](const std::string& cls,
+                       const Datum&) -> std::optional<std::pair<config::Tree, std::string>> {
     if (cls == "ArithmeticPipeline") {
       config::Tree t;
       t["note"] = "fromref";
@@ -171,4 +173,39 @@ TEST(Parameters, DescribeListsEveryParameterWithSource) {
   EXPECT_NE(text.find("Number added to every element"), std::string::npos);
   EXPECT_NE(text.find("value=3.0, source=command line"), std::string::npos) << text;
   EXPECT_NE(text.find("--note"), std::string::npos);
+}
+
+TEST(Parameters, SaveParametersAsdfAndYamlReproduceRun) {
+  TempDir d;
+  CallOptions o;
+  o.overrides["steps"]["multiply"]["factor"] = 4.0;
+  o.overrides["steps"]["add"]["skip"] = true;
+  auto p = Step::build("ArithmeticPipeline", Datum(), o);
+  for (const char* name : {"saved.asdf", "saved.yaml"}) {
+    p->save_parameters(d / name);
+    std::string text = read_text_file(d / name);
+    EXPECT_NE(text.find("class: ArithmeticPipeline"), std::string::npos) << text;
+    EXPECT_NE(text.find("class: MultiplyStep"), std::string::npos) << text;
+    CallOptions o2;
+    o2.config_file = d / name;
+    auto q = Step::build("ArithmeticPipeline", Datum(), o2);
+    EXPECT_EQ(q->get_pars(), p->get_pars()) << name;
+  }
+  EXPECT_EQ(read_text_file(d / "saved.asdf").rfind("#ASDF 1.0.0", 0), 0u);
+}
+
+TEST(Parameters, LogConfigFile) {
+  TempDir d;
+  std::ofstream(d / "log.cfg") << "[*]\nlevel = WARNING\nhandler = file:" << (d / "x.log").string()
+                               << "\nformat = %(levelname)s:%(name)s:%(message)s\n";
+  auto cfg = log::read_log_config(d / "log.cfg");
+  EXPECT_EQ(cfg.level, spdlog::level::warn);
+  ASSERT_EQ(cfg.handlers.size(), 1u);
+  log::configure(cfg);
+  log::get("stpipe.X")->info("not shown");
+  log::get("stpipe.X")->warn("shown");
+  log::flush();
+  log::configure(log::LogConfig{});
+  EXPECT_EQ(read_text_file(d / "x.log"), "WARNING:stpipe.X:shown\n");
+  EXPECT_THROW(log::read_log_config(d / "nope.cfg"), IoError);
 }

@@ -105,8 +105,9 @@ TEST(Pipeline, StopAndResumeEqualsUninterruptedRun) {
   auto full = JsonProduct::open(d / "full" / "exp_arithmeticpipeline.json");
   EXPECT_EQ(resumed->data(), full->data());
   EXPECT_EQ(resumed->doc()["meta"]["cal_step"], full->doc()["meta"]["cal_step"]);
-  EXPECT_EQ(data_of_file(d / "exp_arithmeticpipeline.json"),
-            (std::vector<double>{(1.5 + 1) * 3 - 0.25, (-2.0 + 1) * 3 - 0.25, (4.0 + 1) * 3 - 0.25}));
+  EXPECT_EQ(
+      data_of_file(d / "exp_arithmeticpipeline.json"),
+      (std::vector<double>{(1.5 + 1) * 3 - 0.25, (-2.0 + 1) * 3 - 0.25, (4.0 + 1) * 3 - 0.25}));
 }
 
 TEST(Pipeline, StartStepRunsFromThere) {
@@ -125,7 +126,8 @@ TEST(Pipeline, LogsStartParametersAndDoneWithTime) {
   auto p = std::make_shared<JsonProduct>();
   p->data() = {1.0};
   Step::call("ArithmeticPipeline", Datum(p));
-  EXPECT_TRUE(logs.contains("stpipe.ArithmeticPipeline: Step ArithmeticPipeline running with args (<JsonProduct>)."));
+  EXPECT_TRUE(logs.contains(
+      "stpipe.ArithmeticPipeline: Step ArithmeticPipeline running with args (<JsonProduct>)."));
   EXPECT_TRUE(logs.contains("Step ArithmeticPipeline parameters are:"));
   EXPECT_TRUE(logs.contains("  note: "));
   EXPECT_TRUE(logs.contains("stpipe.ArithmeticPipeline.add: Step add done ("));
@@ -143,7 +145,8 @@ TEST(Logging, FormatMatchesStpipe) {
   log::flush();
   log::configure(log::LogConfig{});
   std::string text = read_text_file(d / "run.log");
-  std::regex re(R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - stpipe\.Detector1Pipeline\.jump - INFO - hello 1\n$)");
+  std::regex re(
+      R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - stpipe\.Detector1Pipeline\.jump - INFO - hello 1\n$)");
   EXPECT_TRUE(std::regex_match(text, re)) << text;
 }
 

@@ -71,7 +71,8 @@ NpyArray read_npy(const fs::path& path) {
     off = 10;
   } else {
     hlen = 0;
-    for (int i = 0; i < 4; ++i) hlen |= std::size_t(static_cast<unsigned char>(raw[8 + i])) << (8 * i);
+    for (int i = 0; i < 4; ++i)
+      hlen |= std::size_t(static_cast<unsigned char>(raw[8 + i])) << (8 * i);
     off = 12;
   }
   std::string header = raw.substr(off, hlen);

@@ -1,4 +1,5 @@
-// Helpers shared by the GoogleTest suites: shared-data paths, temporary directories, .npy(.gz) arrays.
+// Helpers shared by the GoogleTest suites: shared-data paths, temporary directories, .npy(.gz)
+// arrays.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -62,8 +63,8 @@ CommandResult run_command(const std::string& command);
 }  // namespace stpipe::testing
 
 /// Skips the current test with a clear message when ../shared/data is missing.
-#define STPIPE_REQUIRE_SHARED_DATA()                                                       \
-  do {                                                                                     \
-    if (::stpipe::testing::shared_dir().empty())                                           \
-      GTEST_SKIP() << "../shared/data is absent: skipping a test that reads real files";   \
+#define STPIPE_REQUIRE_SHARED_DATA()                                                     \
+  do {                                                                                   \
+    if (::stpipe::testing::shared_dir().empty())                                         \
+      GTEST_SKIP() << "../shared/data is absent: skipping a test that reads real files"; \
   } while (0)

@@ -10,7 +10,9 @@ namespace stpipe {
 class AddStep : public Step {
  public:
   std::string class_name() const override { return "AddStep"; }
-  std::vector<std::string> aliases() const override { return {"add", "stpipe.tests.steps.AddStep"}; }
+  std::vector<std::string> aliases() const override {
+    return {"add", "stpipe.tests.steps.AddStep"};
+  }
   std::string doc() const override { return "Add a constant to a JSON dataset's data"; }
   std::string spec() const override {
     return "value = float(default=1.0)  # Number added to every element\n";

@@ -11,11 +11,11 @@ namespace stpipe {
 
 /// Where a parameter value came from, lowest precedence first.
 enum class ParamSource {
-  kDefault = 0,        ///< the spec's default
-  kReferenceFile = 1,  ///< a CRDS pars-<class> reference file
-  kStepConfigFile = 2, ///< a sub-step's config_file named in the user's config
-  kConfigFile = 3,     ///< the user's config file (strun FILE, call(config_file=...))
-  kOverride = 4,       ///< the command line or call() keyword arguments
+  kDefault = 0,         ///< the spec's default
+  kReferenceFile = 1,   ///< a CRDS pars-<class> reference file
+  kStepConfigFile = 2,  ///< a sub-step's config_file named in the user's config
+  kConfigFile = 3,      ///< the user's config file (strun FILE, call(config_file=...))
+  kOverride = 4,        ///< the command line or call() keyword arguments
 };
 
 /// "default", "reference file", "step config file", "config file", "command line".

@@ -32,7 +32,9 @@ class Product {
   /// Sets meta.cal_step.<key> = status ("COMPLETE" / "SKIPPED").
   virtual void set_cal_step(const std::string& /*key*/, const std::string& /*status*/) {}
   /// meta.cal_step.<key>, if present.
-  virtual std::optional<std::string> cal_step(const std::string& /*key*/) const { return std::nullopt; }
+  virtual std::optional<std::string> cal_step(const std::string& /*key*/) const {
+    return std::nullopt;
+  }
   /// Header for reference lookup: upper-case dotted keys -> values (empty if not applicable).
   virtual std::map<std::string, std::string> crds_parameters() const { return {}; }
   /// Records a reference file used (meta.ref_file.<reftype>.name) when the product has room.
@@ -47,12 +49,12 @@ using ProductPtr = std::shared_ptr<Product>;
 class Datum {
  public:
   Datum() = default;
-  Datum(std::string path) : v_(std::move(path)) {}              // NOLINT: implicit by design
-  Datum(const char* path) : v_(std::string(path)) {}            // NOLINT
-  Datum(ProductPtr product) : v_(std::move(product)) {}         // NOLINT
+  Datum(std::string path) : v_(std::move(path)) {}       // NOLINT: implicit by design
+  Datum(const char* path) : v_(std::string(path)) {}     // NOLINT
+  Datum(ProductPtr product) : v_(std::move(product)) {}  // NOLINT
   template <class T, class = std::enable_if_t<std::is_base_of_v<Product, T>>>
   Datum(std::shared_ptr<T> product) : v_(ProductPtr(std::move(product))) {}  // NOLINT
-  Datum(std::vector<Datum> items) : v_(std::move(items)) {}     // NOLINT
+  Datum(std::vector<Datum> items) : v_(std::move(items)) {}                  // NOLINT
 
   bool empty() const { return std::holds_alternative<std::monostate>(v_); }
   bool is_path() const { return std::holds_alternative<std::string>(v_); }

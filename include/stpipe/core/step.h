@@ -2,6 +2,8 @@
 // naming, saving and logging around process(); pipelines of named sub-steps nested to any depth.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -11,8 +13,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "stpipe/config/configspec.h"
 #include "stpipe/core/parameters.h"
@@ -110,7 +110,8 @@ class Step {
 
   /// Builds a configured instance of `class_name` from every layer of the precedence chain and
   /// runs it on `input` (stpipe's Step.call). Throws ConfigError on bad parameters.
-  static Datum call(const std::string& class_name, const Datum& input, const CallOptions& options = {},
+  static Datum call(const std::string& class_name, const Datum& input,
+                    const CallOptions& options = {},
                     const StepRegistry& registry = StepRegistry::global());
   template <class S>
   static Datum call(const Datum& input, const CallOptions& options = {}) {
@@ -182,7 +183,8 @@ class Step {
                                          std::optional<int> idx = std::nullopt) const;
   /// Saves a product if saving is asked for (or `force`); returns the path or "".
   std::filesystem::path save_model(Product& product, std::optional<int> idx = std::nullopt,
-                                   bool force = false, std::optional<std::string> suffix = std::nullopt);
+                                   bool force = false,
+                                   std::optional<std::string> suffix = std::nullopt);
   /// The primary input's file name (searched up the parents) or "".
   std::string input_filename() const;
   void set_primary_input(const Datum& input);
@@ -261,7 +263,9 @@ class Pipeline : public Step {
   Datum prefetch(const Datum& input) override;
   /// Hook for linear pipelines: whether a sub-step applies to this input (instrument branches);
   /// a step that does not apply is recorded SKIPPED.
-  virtual bool applies(const std::string& /*step_name*/, const Datum& /*input*/) const { return true; }
+  virtual bool applies(const std::string& /*step_name*/, const Datum& /*input*/) const {
+    return true;
+  }
 
   std::vector<std::pair<std::string, std::unique_ptr<Step>>> steps_;
   std::string start_step_;

@@ -1,13 +1,13 @@
 // Logging on top of spdlog: stpipe's format, named loggers stpipe.<pipeline>.<step>, handlers.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 namespace stpipe::log {
 

@@ -1,4 +1,5 @@
-// The exception hierarchy of stpipe-cpp: one root, one kind per kind of failure, each with an exit code.
+// The exception hierarchy of stpipe-cpp: one root, one kind per kind of failure, each with an exit
+// code.
 #pragma once
 
 #include <stdexcept>
