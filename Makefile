@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PY ?= /usr/bin/python3
 
-.PHONY: all setup configure build test test-cpp test-py demo bench format clean
+.PHONY: all setup configure build test test-cpp test-py test-fuzz demo bench format clean
 
 all: build
 
@@ -16,8 +16,7 @@ $(BUILD)/CMakeCache.txt:
 configure: setup $(BUILD)/CMakeCache.txt
 
 build: configure
-	@cmake --build $(BUILD) -j $(JOBS) 2>&1 | grep -Ev '^\[ *[0-9]+%\]|^-- ' || true
-	@test -x $(BUILD)/bin/strun && test -x $(BUILD)/bin/stpipe
+	@bash scripts/build.sh $(BUILD) $(JOBS)
 
 test-cpp: build
 	@cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600
@@ -25,9 +24,13 @@ test-cpp: build
 test-py: build
 	@bash scripts/run_pytest.sh $(PY) $(BUILD)
 
+test-fuzz: build
+	@bash scripts/run_fuzz.sh $(BUILD)
+
 test: build
 	@status=0; \
 	( cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 600 ) || status=1; \
+	bash scripts/run_fuzz.sh $(BUILD) || status=1; \
 	bash scripts/run_pytest.sh $(PY) $(BUILD) || status=1; \
 	exit $$status
 

@@ -8,7 +8,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest
   python3-configobj python3-astropy python3-asdf python3-jsonschema python3-yaml
-  fitsverify clang-format time
+  fitsverify clang-format time clang-14 libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do
