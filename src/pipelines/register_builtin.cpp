@@ -3,6 +3,7 @@
 #include "stpipe/core/crds_wiring.h"
 #include "stpipe/core/model_product.h"
 #include "stpipe/core/step_registry.h"
+#include "stpipe/pipelines/registry.h"
 
 namespace stpipe {
 
@@ -10,6 +11,7 @@ void register_builtin_steps(StepRegistry& registry) {
   install_model_opener();
   install_crds();
   register_core_steps(registry);
+  register_detector1_steps(registry);
 }
 
 }  // namespace stpipe

@@ -1,0 +1,37 @@
+// Detector1Pipeline (calwebb_detector1): raw ramp -> rate and rateints products.
+#pragma once
+
+#include "stpipe/core/step.h"
+
+namespace stpipe {
+
+/// Linear JWST Detector1: dq_init, saturation, ipc, superbias, reset, lastframe, linearity,
+/// dark_current, jump, ramp_fit. superbias is NIR only; reset and lastframe MIRI only (recorded
+/// SKIPPED otherwise). The result is the rate ImageModel (suffix "rate"); when saving, the
+/// rateints CubeModel is written beside it with suffix "rateints", and the ramp before ramp_fit
+/// with suffix "ramp" when save_calibrated_ramp is set.
+class Detector1Pipeline : public Pipeline {
+ public:
+  std::string class_name() const override { return "Detector1Pipeline"; }
+  std::vector<std::string> aliases() const override {
+    return {"calwebb_detector1", "SloperPipeline", "jwst.pipeline.Detector1Pipeline",
+            "jwst.pipeline.calwebb_detector1.Detector1Pipeline"};
+  }
+  std::string doc() const override {
+    return "Detector-level calibration: raw ramps to count rates";
+  }
+  std::string spec() const override {
+    return "save_calibrated_ramp = boolean(default=False)  # Save the ramp before ramp_fit "
+           "(_ramp)\n"
+           "suffix = string(default='rate')  # Default suffix of the final product\n";
+  }
+  std::vector<std::pair<std::string, std::string>> step_defs() const override;
+  /// Runs the linear chain, then saves rateints (and keeps them in rateints()).
+  Datum process(const Datum& input) override;
+
+ protected:
+  /// Instrument branches; also saves the calibrated ramp just before ramp_fit when asked.
+  bool applies(const std::string& step_name, const Datum& input) const override;
+};
+
+}  // namespace stpipe

@@ -1,0 +1,71 @@
+// Shared helpers of the Detector1/Image2/Guider step wrappers: model access, reference files,
+// subarray extraction and array views (internal, not installed).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "stpipe/core/model_product.h"
+#include "stpipe/core/step.h"
+#include "stpipe/models/datamodel.h"
+#include "stpipe/steps/dq_init.h"
+#include "stpipe/steps/ramp_shape.h"
+
+namespace stpipe::detector1 {
+
+/// The data model inside `input` (opening a path). Throws ValidationError naming the step when
+/// the input is not a data model.
+std::shared_ptr<models::DataModel> science_model(const Step& step, const Datum& input);
+
+/// The 4-D shape of array `name` (default "data"). Throws ValidationError if it is not 4-D.
+steps::RampShape ramp_shape(const models::DataModel& model, const std::string& name = "data");
+
+/// The science window: meta.subarray keywords, sizes defaulting to the data's last two axes.
+steps::SubarrayWindow science_window(const models::DataModel& model);
+
+/// Readout timing from meta.exposure (nframes, groupgap, group and frame time).
+steps::ReadoutTiming readout_timing(const models::DataModel& model);
+
+/// True for MIRI exposures (instrument MIRI or a detector named MIR*).
+bool is_miri(const models::DataModel& model);
+
+/// True when the model carries a usable ZEROFRAME (meta.exposure.zero_frame and the array).
+bool has_zeroframe(const models::DataModel& model);
+
+/// Opens the step's `reftype` reference as class `model_type`. Throws ReferenceFileError
+/// naming the reftype and file when it cannot be read.
+std::shared_ptr<models::DataModel> open_reference(const Step& step, const std::string& reftype,
+                                                  const std::string& model_type);
+
+/// Reference array `name` as T, cut to the science window as jwst's get_subarray_model does
+/// (`cut` false: the shape must match the science plane). The leading axes are kept as planes.
+/// Throws ReferenceFileError naming the file and the array on a missing array or bad shape.
+template <class T>
+std::vector<T> reference_array(const models::DataModel& ref, const std::string& name,
+                               const models::DataModel& sci, bool cut = true);
+
+/// Typed span over a model array. Throws ValidationError on an absent array or dtype mismatch.
+template <class T>
+std::span<T> span_of(models::DataModel& model, const std::string& name) {
+  auto& a = model.array(name);
+  return {a.template data<T>(), a.size()};
+}
+
+/// Makes `name` exist with dtype T and `shape` (zeros), replacing an array of another shape.
+template <class T>
+std::span<T> ensure_shaped(models::DataModel& model, const std::string& name,
+                           const std::vector<std::int64_t>& shape) {
+  if (!model.has_array(name) || model.array(name).shape() != shape ||
+      model.array(name).dtype() != models::dtype_of<T>()) {
+    model.set_array(name, models::Array::allocate(models::dtype_of<T>(), shape));
+  }
+  return span_of<T>(model, name);
+}
+
+/// Marks `key` SKIPPED in the model's cal_step record.
+void mark_skipped(models::DataModel& model, const std::string& key);
+
+}  // namespace stpipe::detector1

@@ -1,0 +1,54 @@
+// Detector1Pipeline: step order, instrument branches, and the rateints / calibrated ramp saves.
+#include "stpipe/pipelines/detector1.h"
+
+#include "pipelines/detail/detector1_support.h"
+#include "stpipe/steps/ramp_fit_step.h"
+
+namespace stpipe {
+
+std::vector<std::pair<std::string, std::string>> Detector1Pipeline::step_defs() const {
+  return {{"dq_init", "DQInitStep"},
+          {"saturation", "SaturationStep"},
+          {"ipc", "IPCStep"},
+          {"superbias", "SuperBiasStep"},
+          {"reset", "ResetStep"},
+          {"lastframe", "LastFrameStep"},
+          {"linearity", "LinearityStep"},
+          {"dark_current", "DarkCurrentStep"},
+          {"jump", "JumpStep"},
+          {"ramp_fit", "RampFitStep"}};
+}
+
+bool Detector1Pipeline::applies(const std::string& step_name, const Datum& input) const {
+  std::shared_ptr<models::DataModel> m;
+  if (input.is_product() || input.is_path()) {
+    m = model_of(input.is_product() ? input : Datum(open_model(input)));
+  }
+  if (step_name == "ramp_fit" && m && get<bool>("save_calibrated_ramp")) {
+    // The ramp as it enters ramp_fit (jwst saves it at the same point).
+    auto* self = const_cast<Detector1Pipeline*>(this);
+    ModelProduct p(m);
+    auto path = self->save_model(p, std::nullopt, /*force=*/true, std::string("ramp"));
+    log().info("Calibrated ramp saved in {}", path.string());
+  }
+  if (!m) return true;
+  const bool miri = detector1::is_miri(*m);
+  if (step_name == "superbias") return !miri;
+  if (step_name == "reset" || step_name == "lastframe") return miri;
+  return true;
+}
+
+Datum Detector1Pipeline::process(const Datum& input) {
+  Datum result = Pipeline::process(input);
+  if (stopped_early()) return result;
+  auto& rf = dynamic_cast<RampFitStep&>(step("ramp_fit"));
+  const bool save = force_save_ || get<bool>("save_results") || !is_none("output_file");
+  if (rf.rateints() && save) {
+    ModelProduct ri(rf.rateints());
+    auto path = save_model(ri, std::nullopt, /*force=*/true, std::string("rateints"));
+    log().info("Per-integration rates saved in {}", path.string());
+  }
+  return result;
+}
+
+}  // namespace stpipe

@@ -1,0 +1,82 @@
+// DarkCurrentStep::process: stcal dark subtraction with the DARK reference (frame-averaged).
+#include "stpipe/steps/dark_current_step.h"
+
+#include "pipelines/detail/detector1_support.h"
+#include "stpipe/steps/dark_current.h"
+
+namespace stpipe {
+
+using namespace detector1;
+
+Datum DarkCurrentStep::process(const Datum& input) {
+  auto m = science_model(*this, input);
+  const auto shape = ramp_shape(*m);
+  const bool miri = is_miri(*m);
+  auto ref = open_reference(*this, "dark", miri ? "DarkMIRIModel" : "DarkModel");
+  const std::string path = reference_path("dark");
+  if (!ref->has_array("data")) {
+    throw ReferenceFileError("Dark reference file '" + path + "' has no SCI array");
+  }
+  const auto& da = ref->array("data");
+  const auto& ds = da.shape();
+  if (ds.size() < 3 || ds.size() > 4 || ds.back() != shape.nx || ds[ds.size() - 2] != shape.ny) {
+    throw ReferenceFileError("Dark reference file '" + path + "' SCI has shape " +
+                             da.shape_string() + "; the science groups are " +
+                             std::to_string(shape.ny) + "x" + std::to_string(shape.nx));
+  }
+  auto dark = reference_array<float>(*ref, "data", *m, /*cut=*/false);
+  steps::DarkReadout dr;
+  dr.four_d = ds.size() == 4;
+  dr.nints = dr.four_d ? ds[0] : 1;
+  dr.ngroups = ds[ds.size() - 3];
+  dr.nframes = static_cast<int>(ref->meta_int("meta.exposure.nframes", 1));
+  dr.groupgap = static_cast<int>(ref->meta_int("meta.exposure.groupgap", 0));
+  std::vector<std::uint32_t> ddq = ref->has_array("dq")
+                                       ? reference_array<std::uint32_t>(*ref, "dq", *m, false)
+                                       : std::vector<std::uint32_t>(shape.npix(), 0);
+  const auto t = readout_timing(*m);
+  const std::int64_t istart = m->meta_int("meta.exposure.integration_start", 1);
+  if (!is_none("dark_output")) {
+    auto avg = steps::averaged_dark(shape, t.nframes, t.groupgap, dark, dr);
+    if (!avg.empty()) {
+      auto out = models::create_model(miri ? "DarkMIRIModel" : "DarkModel");
+      out->tree()["meta"] =
+          ref->tree().contains("meta") ? ref->tree()["meta"] : models::Json::object();
+      std::vector<std::int64_t> s = {shape.ngroups, shape.ny, shape.nx};
+      if (dr.four_d) s.insert(s.begin(), dr.nints);
+      auto arr = models::Array::allocate(models::DType::kFloat32, s);
+      std::copy(avg.begin(), avg.end(), arr.data<float>());
+      out->set_array("data", arr);
+      const std::string name = get<std::string>("dark_output");
+      out->save(name);
+      log().info("Averaged dark saved in {}", name);
+    }
+  }
+  auto status = steps::subtract_dark(shape, t.nframes, t.groupgap, span_of<float>(*m, "data"),
+                                     span_of<std::uint32_t>(*m, "pixeldq"), dark, dr, ddq,
+                                     static_cast<std::int64_t>(ddq.size()) / shape.npix(), istart);
+  if (status == steps::DarkStatus::kSkipped) {
+    log().warn("Dark reference nframes/groupgap exceed the science ones: step skipped");
+    mark_skipped(*m, cal_step_key());
+    return std::make_shared<ModelProduct>(m);
+  }
+  // average_dark_current for ramp_fit's Poisson variance (jwst priority order).
+  std::optional<float> user;
+  if (!is_none("average_dark_current"))
+    user = static_cast<float>(get<double>("average_dark_current"));
+  std::vector<float> ref_avg;
+  if (ref->has_array("average_dark_current")) {
+    const auto& a = ref->array("average_dark_current");
+    if (static_cast<std::int64_t>(a.size()) == shape.npix())
+      ref_avg = reference_array<float>(*ref, "average_dark_current", *m, false);
+  }
+  std::optional<float> ref_scalar;
+  if (auto v = ref->get_meta("meta.exposure.average_dark_current"); v && v->is_number())
+    ref_scalar = v->get<float>();
+  auto plane = steps::resolve_average_dark_current(shape.npix(), user, ref_avg, ref_scalar);
+  auto adc = ensure_shaped<float>(*m, "average_dark_current", {shape.ny, shape.nx});
+  std::copy(plane.begin(), plane.end(), adc.begin());
+  return std::make_shared<ModelProduct>(m);
+}
+
+}  // namespace stpipe

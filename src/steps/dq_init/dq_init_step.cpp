@@ -1,0 +1,45 @@
+// DQInitStep::process: the MASK reference's DQ into pixeldq/groupdq (Level1b input becomes a ramp).
+#include "stpipe/steps/dq_init_step.h"
+
+#include "pipelines/detail/detector1_support.h"
+#include "stpipe/steps/dq_init.h"
+
+namespace stpipe {
+
+using namespace detector1;
+
+Datum DQInitStep::process(const Datum& input) {
+  auto m = science_model(*this, input);
+  if (m->model_type() != "RampModel") {
+    // jwst converts raw (Level1b) exposures to a RampModel here: data as float32, empty DQ.
+    auto ramp = models::create_model("RampModel");
+    ramp->tree()["meta"] = m->tree().contains("meta") ? m->tree()["meta"] : models::Json::object();
+    ramp->set_array("data", m->array("data").cast(models::DType::kFloat32));
+    for (const char* n : {"zeroframe", "pixeldq", "groupdq", "err", "refout"}) {
+      if (m->has_array(n)) ramp->set_array(n, m->array(n));
+    }
+    ramp->set_source_path(m->source_path());
+    m = ramp;
+  }
+  const auto shape = ramp_shape(*m);
+  auto gdq =
+      ensure_shaped<std::uint8_t>(*m, "groupdq", {shape.nints, shape.ngroups, shape.ny, shape.nx});
+  auto pdq = ensure_shaped<std::uint32_t>(*m, "pixeldq", {shape.ny, shape.nx});
+  auto mask_model = open_reference(*this, "mask", "MaskModel");
+  auto mask = reference_array<std::uint32_t>(*mask_model, "dq", *m);
+  std::vector<std::uint32_t> user;
+  if (!is_none("user_supplied_dq")) {
+    const std::string path = get<std::string>("user_supplied_dq");
+    std::shared_ptr<models::DataModel> u;
+    try {
+      u = models::open_as(path, "MaskModel");
+    } catch (const std::exception& e) {
+      throw ReferenceFileError("Cannot read user_supplied_dq file '" + path + "': " + e.what());
+    }
+    user = reference_array<std::uint32_t>(*u, "dq", *m, /*cut=*/false);
+  }
+  steps::dq_init(shape, gdq, pdq, mask, user);
+  return std::make_shared<ModelProduct>(m);
+}
+
+}  // namespace stpipe
