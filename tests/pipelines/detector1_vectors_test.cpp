@@ -1,0 +1,304 @@
+// Detector1/Image2/Guider steps and pipelines: stcal golden vectors through Step::call and strun,
+// instrument branches, single-group ramps, reference errors and N/A overrides.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "stpipe/core/model_product.h"
+#include "stpipe/core/step.h"
+#include "stpipe/models/datamodel.h"
+#include "stpipe/steps/dqflags.h"
+#include "stpipe/steps/ramp_fit_step.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace stpipe;
+using namespace stpipe::testing;
+using models::Array;
+using models::DType;
+
+namespace {
+
+const char* const kCases[] = {"1x10x256x256", "2x8x256x256_nf4gg1"};
+const char* const kUncal = "jw99999001001_01101_00001_nrca1_uncal.fits";
+
+fs::path case_dir(const std::string& c) { return shared_data("vectors/" + c); }
+
+// Bitwise comparison of every array of stages/<stage>/ with the model's (slope -> data).
+void expect_stage(const std::string& c, const std::string& stage, const models::DataModel& m) {
+  SCOPED_TRACE(c + " stage " + stage);
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(case_dir(c) / "stages" / stage)) {
+    std::string name = e.path().filename().string();
+    name = name.substr(0, name.find('.'));
+    const std::string arr = name == "slope" ? "data" : name;
+    NpyArray want = read_npy(e.path());
+    ASSERT_TRUE(m.has_array(arr)) << arr;
+    const auto& a = m.array(arr);
+    ASSERT_EQ(a.shape(), want.shape) << arr;
+    ASSERT_EQ(a.nbytes(), want.bytes.size()) << arr;
+    std::size_t diff = 0;
+    const std::size_t es = models::dtype_size(a.dtype());
+    const auto* p = static_cast<const unsigned char*>(a.raw());
+    for (std::size_t k = 0; k < a.size(); ++k)
+      diff += std::memcmp(p + k * es, want.bytes.data() + k * es, es) != 0;
+    EXPECT_EQ(diff, 0u) << arr << " differs in " << diff << " elements";
+    ++n;
+  }
+  EXPECT_GT(n, 0);
+}
+
+CallOptions with(const std::string& key, const std::string& value) {
+  CallOptions o;
+  o.overrides[key] = value;
+  return o;
+}
+
+std::shared_ptr<models::DataModel> model(const Datum& d) {
+  auto m = model_of(d);
+  if (!m) throw std::runtime_error("not a model: " + d.describe());
+  return m;
+}
+
+}  // namespace
+
+// Every stage, step by step through Step::call with override_<reftype>, bit for bit.
+TEST(Detector1Vectors, EveryStageThroughStepCallMatchesStcal) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  for (const std::string c : kCases) {
+    const fs::path f = case_dir(c) / "fits";
+    Datum x = Step::call("DQInitStep", (f / kUncal).string(), with("override_mask", (f / "ref_mask.fits").string()));
+    expect_stage(c, "dq_init", *model(x));
+    EXPECT_EQ(model(x)->meta_string("meta.cal_step.dq_init"), "COMPLETE");
+    CallOptions so = with("override_saturation", (f / "ref_saturation.fits").string());
+    so.overrides["override_superbias"] = (f / "ref_superbias.fits").string();
+    so.overrides["numpy1_promotion"] = true;
+    x = Step::call("SaturationStep", x, so);
+    expect_stage(c, "saturation", *model(x));
+    x = Step::call("IPCStep", x, with("override_ipc", (f / "ref_ipc.fits").string()));
+    expect_stage(c, "ipc", *model(x));
+    x = Step::call("SuperBiasStep", x, with("override_superbias", (f / "ref_superbias.fits").string()));
+    expect_stage(c, "superbias", *model(x));
+    x = Step::call("LinearityStep", x, with("override_linearity", (f / "ref_linearity.fits").string()));
+    expect_stage(c, "linearity", *model(x));
+    x = Step::call("DarkCurrentStep", x, with("override_dark", (f / "ref_dark.fits").string()));
+    expect_stage(c, "dark_current", *model(x));
+    EXPECT_EQ(model(x)->meta_string("meta.cal_step.dark_sub"), "COMPLETE");
+    CallOptions go = with("override_gain", (f / "ref_gain.fits").string());
+    go.overrides["override_readnoise"] = (f / "ref_readnoise.fits").string();
+    x = Step::call("JumpStep", x, go);
+    expect_stage(c, "jump", *model(x));
+    go.overrides["numpy1_readnoise"] = true;
+    auto rf = Step::build("RampFitStep", x, go);
+    Datum rate = rf->run(x);
+    expect_stage(c, "ramp_fit_rate", *model(rate));
+    EXPECT_EQ(model(rate)->model_type(), "ImageModel");
+    auto ri = dynamic_cast<RampFitStep&>(*rf).rateints();
+    ASSERT_TRUE(ri);
+    EXPECT_EQ(ri->model_type(), "CubeModel");
+    expect_stage(c, "ramp_fit_rateints", *ri);
+    Datum cal = Step::call("FlatFieldStep", rate, with("override_flat", (f / "ref_flat.fits").string()));
+    expect_stage(c, "flat_field", *model(cal));
+    EXPECT_EQ(model(cal)->meta_string("meta.cal_step.flat_field"), "COMPLETE");
+  }
+}
+
+// The whole pipeline end to end through the strun program: rate and rateints files.
+TEST(Detector1Vectors, StrunDetector1PipelineWritesRateAndRateints) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  for (const std::string c : kCases) {
+    TempDir tmp;
+    const fs::path f = case_dir(c) / "fits";
+    std::string cmd = (binary_dir() / "bin" / "strun").string() + " Detector1Pipeline " +
+                      (f / kUncal).string();
+    auto ov = [&](const std::string& step, const std::string& type, const std::string& file) {
+      cmd += " --steps." + step + ".override_" + type + "=" + (f / file).string();
+    };
+    ov("dq_init", "mask", "ref_mask.fits");
+    ov("saturation", "saturation", "ref_saturation.fits");
+    ov("saturation", "superbias", "ref_superbias.fits");
+    ov("ipc", "ipc", "ref_ipc.fits");
+    ov("superbias", "superbias", "ref_superbias.fits");
+    ov("linearity", "linearity", "ref_linearity.fits");
+    ov("dark_current", "dark", "ref_dark.fits");
+    ov("jump", "gain", "ref_gain.fits");
+    ov("jump", "readnoise", "ref_readnoise.fits");
+    ov("ramp_fit", "gain", "ref_gain.fits");
+    ov("ramp_fit", "readnoise", "ref_readnoise.fits");
+    ov("reset", "reset", "ref_mask.fits");  // not applied to NIRCam: never opened
+    cmd += " --steps.saturation.numpy1_promotion=True --steps.ramp_fit.numpy1_readnoise=True";
+    cmd += " --save_calibrated_ramp=True --output_dir=" + tmp.path().string();
+    auto r = run_command(cmd);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const std::string root = "jw99999001001_01101_00001_nrca1";
+    auto rate = models::open(tmp / (root + "_rate.fits"));
+    auto ints = models::open(tmp / (root + "_rateints.fits"));
+    auto ramp = models::open(tmp / (root + "_ramp.fits"));
+    EXPECT_EQ(rate->model_type(), "ImageModel");
+    EXPECT_EQ(ints->model_type(), "CubeModel");
+    expect_stage(c, "ramp_fit_rate", *rate);
+    expect_stage(c, "ramp_fit_rateints", *ints);
+    expect_stage(c, "jump", *ramp);
+    EXPECT_EQ(rate->meta_string("meta.cal_step.superbias"), "COMPLETE");
+    EXPECT_EQ(rate->meta_string("meta.cal_step.reset"), "SKIPPED");
+    EXPECT_EQ(rate->meta_string("meta.cal_step.lastframe"), "SKIPPED");
+    EXPECT_EQ(rate->meta_string("meta.cal_step.ramp_fit"), "COMPLETE");
+    EXPECT_EQ(ints->meta_string("meta.cal_step.ramp_fit"), "COMPLETE");
+  }
+}
+
+namespace {
+
+// Saves a reference model of `type` with one array (`name`) of shape/value to dir/file.
+std::string save_ref(const fs::path& dir, const std::string& file, const std::string& type,
+                     const std::string& name, DType dt, std::vector<std::int64_t> shape,
+                     double value) {
+  auto m = models::create_model(type, true);
+  m->set_array(name, Array::full(dt, shape, value));
+  const fs::path p = dir / file;
+  m->save(p);
+  return p.string();
+}
+
+// A small in-memory ramp (instrument/detector given) with data = 10*(g+1) per group.
+std::shared_ptr<models::DataModel> small_ramp(const std::string& inst, const std::string& det,
+                                              std::int64_t ngroups) {
+  auto m = models::create_model("RampModel");
+  m->set_meta("meta.instrument.name", inst);
+  m->set_meta("meta.instrument.detector", det);
+  m->set_meta("meta.exposure.ngroups", ngroups);
+  m->set_meta("meta.exposure.nints", 1);
+  m->set_meta("meta.exposure.nframes", 1);
+  m->set_meta("meta.exposure.groupgap", 0);
+  m->set_meta("meta.exposure.group_time", 2.0);
+  m->set_meta("meta.exposure.frame_time", 2.0);
+  auto d = Array::allocate(DType::kFloat32, {1, ngroups, 8, 8});
+  for (std::int64_t g = 0; g < ngroups; ++g)
+    for (int k = 0; k < 64; ++k) d.data<float>()[g * 64 + k] = 10.0f * (g + 1);
+  m->set_array("data", d);
+  m->set_array("groupdq", Array::allocate(DType::kUint8, {1, ngroups, 8, 8}));
+  m->set_array("pixeldq", Array::allocate(DType::kUint32, {8, 8}));
+  return m;
+}
+
+}  // namespace
+
+// A MIRI exposure: superbias SKIPPED, reset subtracted, last group DO_NOT_USE.
+TEST(Detector1Pipeline, MiriSkipsSuperbiasRunsResetAndLastframe) {
+  TempDir tmp;
+  auto ramp = small_ramp("MIRI", "MIRIMAGE", 5);
+  CallOptions o;
+  auto& s = o.overrides["steps"];
+  s["dq_init"]["override_mask"] = save_ref(tmp.path(), "mask.fits", "MaskModel", "dq", DType::kUint32, {8, 8}, 0);
+  s["saturation"]["override_saturation"] = "N/A";
+  s["ipc"]["override_ipc"] = "N/A";
+  s["superbias"]["override_superbias"] = "N/A";
+  s["reset"]["override_reset"] = save_ref(tmp.path(), "reset.fits", "ResetModel", "data", DType::kFloat32, {1, 5, 8, 8}, 1.5);
+  s["linearity"]["override_linearity"] = "N/A";
+  s["dark_current"]["override_dark"] = "N/A";
+  const std::string gain = save_ref(tmp.path(), "gain.fits", "GainModel", "data", DType::kFloat32, {8, 8}, 2.0);
+  const std::string rn = save_ref(tmp.path(), "rn.fits", "ReadnoiseModel", "data", DType::kFloat32, {8, 8}, 5.0);
+  for (const char* st : {"jump", "ramp_fit"}) {
+    s[st]["override_gain"] = gain;
+    s[st]["override_readnoise"] = rn;
+  }
+  Datum rate = Step::call("Detector1Pipeline", std::make_shared<ModelProduct>(ramp), o);
+  auto m = model_of(rate);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->meta_string("meta.cal_step.superbias"), "SKIPPED");
+  EXPECT_EQ(m->meta_string("meta.cal_step.reset"), "COMPLETE");
+  EXPECT_EQ(m->meta_string("meta.cal_step.lastframe"), "COMPLETE");
+  EXPECT_EQ(m->meta_string("meta.cal_step.saturation"), "SKIPPED");
+  // The ramp was calibrated in place: reset subtracted, last group DNU.
+  EXPECT_FLOAT_EQ(ramp->data<float>("data")[0], 10.0f - 1.5f);
+  EXPECT_EQ(ramp->data<std::uint8_t>("groupdq")[4 * 64] & dq::kDoNotUse, dq::kDoNotUse);
+  EXPECT_EQ(ramp->data<std::uint8_t>("groupdq")[3 * 64] & dq::kDoNotUse, 0);
+  // Slope of 10 DN per 2 s group over groups 0..3 (reset is constant).
+  EXPECT_NEAR(m->data<float>("data")[0], 5.0f, 1e-4);
+}
+
+// A NIR exposure: reset and lastframe SKIPPED by the instrument branch; a single-group ramp fits.
+TEST(Detector1Pipeline, SingleGroupRampAndNirBranches) {
+  TempDir tmp;
+  auto ramp = small_ramp("NIRCAM", "NRCA1", 1);
+  CallOptions o;
+  auto& s = o.overrides["steps"];
+  for (const char* st : {"dq_init", "saturation", "ipc", "superbias", "linearity", "dark_current"}) s[st]["skip"] = true;
+  const std::string gain = save_ref(tmp.path(), "gain.fits", "GainModel", "data", DType::kFloat32, {8, 8}, 2.0);
+  const std::string rn = save_ref(tmp.path(), "rn.fits", "ReadnoiseModel", "data", DType::kFloat32, {8, 8}, 5.0);
+  for (const char* st : {"jump", "ramp_fit"}) {
+    s[st]["override_gain"] = gain;
+    s[st]["override_readnoise"] = rn;
+  }
+  Datum rate = Step::call("Detector1Pipeline", std::make_shared<ModelProduct>(ramp), o);
+  auto m = model_of(rate);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->meta_string("meta.cal_step.reset"), "SKIPPED");
+  EXPECT_EQ(m->meta_string("meta.cal_step.lastframe"), "SKIPPED");
+  EXPECT_EQ(m->meta_string("meta.cal_step.dq_init"), "SKIPPED");
+  EXPECT_EQ(m->meta_string("meta.cal_step.ramp_fit"), "COMPLETE");
+  EXPECT_EQ(m->array("data").shape(), (std::vector<std::int64_t>{8, 8}));
+  // One group: stcal's slope is the group value over the group time (10 DN / 2 s).
+  EXPECT_NEAR(m->data<float>("data")[0], 5.0f, 1e-4);
+}
+
+// A mask reference of the wrong shape: ReferenceFileError naming the file.
+TEST(Detector1Steps, WrongShapeReferenceNamesTheFile) {
+  TempDir tmp;
+  auto ramp = small_ramp("NIRCAM", "NRCA1", 3);
+  const std::string mask = save_ref(tmp.path(), "small_mask.fits", "MaskModel", "dq", DType::kUint32, {4, 4}, 0);
+  try {
+    Step::call("DQInitStep", std::make_shared<ModelProduct>(ramp), with("override_mask", mask));
+    FAIL() << "expected ReferenceFileError";
+  } catch (const ReferenceFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("small_mask.fits"), std::string::npos) << e.what();
+  }
+}
+
+// override_<reftype>=N/A records SKIPPED and leaves the data alone.
+TEST(Detector1Steps, NotApplicableOverrideRecordsSkipped) {
+  auto ramp = small_ramp("NIRCAM", "NRCA1", 3);
+  Datum r = Step::call("SuperBiasStep", std::make_shared<ModelProduct>(ramp), with("override_superbias", "N/A"));
+  EXPECT_EQ(model_of(r)->meta_string("meta.cal_step.superbias"), "SKIPPED");
+  EXPECT_EQ(model_of(r)->data<float>("data")[0], 10.0f);
+}
+
+// The real FGS ACQ1 exposure through GuiderPipeline (synthetic mask, flat N/A).
+TEST(GuiderPipeline, RealAcq1ExposureEndToEnd) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  const fs::path raw = shared_data("jwst/raw/jw01019001001_gs-acq1_2022117003102_uncal.fits");
+  TempDir tmp;
+  auto mask = models::create_model("MaskModel", true);
+  auto dqa = Array::allocate(DType::kUint32, {128, 128});
+  dqa.data<std::uint32_t>()[5] = dq::kDoNotUse;
+  mask->set_array("dq", dqa);
+  mask->set_meta("meta.subarray.xstart", 887);
+  mask->set_meta("meta.subarray.ystart", 1022);
+  mask->set_meta("meta.subarray.xsize", 128);
+  mask->set_meta("meta.subarray.ysize", 128);
+  mask->save(tmp / "fgs_mask.fits");
+  CallOptions o;
+  o.overrides["steps"]["dq_init"]["override_mask"] = (tmp / "fgs_mask.fits").string();
+  o.overrides["steps"]["flat_field"]["override_flat"] = "N/A";
+  Datum r = Step::call("GuiderPipeline", raw.string(), o);
+  auto m = model_of(r);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->model_type(), "CubeModel");
+  ASSERT_EQ(m->array("data").shape(), (std::vector<std::int64_t>{6, 128, 128}));
+  EXPECT_EQ(m->meta_string("meta.cal_step.guider_cds"), "COMPLETE");
+  EXPECT_EQ(m->meta_string("meta.cal_step.flat_field"), "SKIPPED");
+  EXPECT_EQ(m->data<std::uint32_t>("dq")[5] & dq::kDoNotUse, dq::kDoNotUse);
+  auto in = models::open(raw);
+  auto a = in->array("data").cast(DType::kFloat32);
+  const float* d = a.data<float>();
+  const std::int64_t npix = 128 * 128;
+  for (std::int64_t i : {0, 5})
+    for (std::int64_t k : {0, 777, 16383}) {
+      const float want = (d[(i * 2 + 1) * npix + k] - d[i * 2 * npix + k]) / 0.364f;
+      EXPECT_FLOAT_EQ(m->data<float>("data")[i * npix + k], want) << i << " " << k;
+    }
+}
