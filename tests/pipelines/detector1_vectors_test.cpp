@@ -195,6 +195,7 @@ TEST(Detector1Pipeline, MiriSkipsSuperbiasRunsResetAndLastframe) {
   auto& s = o.overrides["steps"];
   s["dq_init"]["override_mask"] = save_ref(tmp.path(), "mask.fits", "MaskModel", "dq", DType::kUint32, {8, 8}, 0);
   s["saturation"]["override_saturation"] = "N/A";
+  s["saturation"]["override_superbias"] = "N/A";
   s["ipc"]["override_ipc"] = "N/A";
   s["superbias"]["override_superbias"] = "N/A";
   s["reset"]["override_reset"] = save_ref(tmp.path(), "reset.fits", "ResetModel", "data", DType::kFloat32, {1, 5, 8, 8}, 1.5);
