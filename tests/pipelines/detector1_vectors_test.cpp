@@ -71,7 +71,8 @@ TEST(Detector1Vectors, EveryStageThroughStepCallMatchesStcal) {
   STPIPE_REQUIRE_SHARED_DATA();
   for (const std::string c : kCases) {
     const fs::path f = case_dir(c) / "fits";
-    Datum x = Step::call("DQInitStep", (f / kUncal).string(), with("override_mask", (f / "ref_mask.fits").string()));
+    Datum x = Step::call("DQInitStep", (f / kUncal).string(),
+                         with("override_mask", (f / "ref_mask.fits").string()));
     expect_stage(c, "dq_init", *model(x));
     EXPECT_EQ(model(x)->meta_string("meta.cal_step.dq_init"), "COMPLETE");
     CallOptions so = with("override_saturation", (f / "ref_saturation.fits").string());
@@ -81,9 +82,11 @@ TEST(Detector1Vectors, EveryStageThroughStepCallMatchesStcal) {
     expect_stage(c, "saturation", *model(x));
     x = Step::call("IPCStep", x, with("override_ipc", (f / "ref_ipc.fits").string()));
     expect_stage(c, "ipc", *model(x));
-    x = Step::call("SuperBiasStep", x, with("override_superbias", (f / "ref_superbias.fits").string()));
+    x = Step::call("SuperBiasStep", x,
+                   with("override_superbias", (f / "ref_superbias.fits").string()));
     expect_stage(c, "superbias", *model(x));
-    x = Step::call("LinearityStep", x, with("override_linearity", (f / "ref_linearity.fits").string()));
+    x = Step::call("LinearityStep", x,
+                   with("override_linearity", (f / "ref_linearity.fits").string()));
     expect_stage(c, "linearity", *model(x));
     x = Step::call("DarkCurrentStep", x, with("override_dark", (f / "ref_dark.fits").string()));
     expect_stage(c, "dark_current", *model(x));
@@ -101,7 +104,8 @@ TEST(Detector1Vectors, EveryStageThroughStepCallMatchesStcal) {
     ASSERT_TRUE(ri);
     EXPECT_EQ(ri->model_type(), "CubeModel");
     expect_stage(c, "ramp_fit_rateints", *ri);
-    Datum cal = Step::call("FlatFieldStep", rate, with("override_flat", (f / "ref_flat.fits").string()));
+    Datum cal =
+        Step::call("FlatFieldStep", rate, with("override_flat", (f / "ref_flat.fits").string()));
     expect_stage(c, "flat_field", *model(cal));
     EXPECT_EQ(model(cal)->meta_string("meta.cal_step.flat_field"), "COMPLETE");
   }
@@ -113,8 +117,8 @@ TEST(Detector1Vectors, StrunDetector1PipelineWritesRateAndRateints) {
   for (const std::string c : kCases) {
     TempDir tmp;
     const fs::path f = case_dir(c) / "fits";
-    std::string cmd = (binary_dir() / "bin" / "strun").string() + " Detector1Pipeline " +
-                      (f / kUncal).string();
+    std::string cmd =
+        (binary_dir() / "bin" / "strun").string() + " Detector1Pipeline " + (f / kUncal).string();
     auto ov = [&](const std::string& step, const std::string& type, const std::string& file) {
       cmd += " --steps." + step + ".override_" + type + "=" + (f / file).string();
     };
@@ -148,7 +152,53 @@ TEST(Detector1Vectors, StrunDetector1PipelineWritesRateAndRateints) {
     EXPECT_EQ(rate->meta_string("meta.cal_step.lastframe"), "SKIPPED");
     EXPECT_EQ(rate->meta_string("meta.cal_step.ramp_fit"), "COMPLETE");
     EXPECT_EQ(ints->meta_string("meta.cal_step.ramp_fit"), "COMPLETE");
+    // Image2 on the rate file through strun: the flat_field stage, suffix "cal".
+    auto r2 = run_command((binary_dir() / "bin" / "strun").string() + " Image2Pipeline " +
+                          (tmp / (root + "_rate.fits")).string() +
+                          " --steps.flat_field.override_flat=" + (f / "ref_flat.fits").string() +
+                          " --output_dir=" + tmp.path().string());
+    ASSERT_EQ(r2.status, 0) << r2.output;
+    auto cal = models::open(tmp / (root + "_cal.fits"));
+    expect_stage(c, "flat_field", *cal);
+    EXPECT_EQ(cal->meta_string("meta.cal_step.flat_field"), "COMPLETE");
   }
+}
+
+// --end-step jump stops with the ramp saved; --resume finishes with rate and rateints.
+TEST(Detector1Vectors, EndStepAndResume) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  const std::string c = kCases[0];
+  TempDir tmp;
+  const fs::path f = case_dir(c) / "fits";
+  std::string ovs;
+  auto ov = [&](const std::string& step, const std::string& type, const std::string& file) {
+    ovs += " --steps." + step + ".override_" + type + "=" + (f / file).string();
+  };
+  ov("dq_init", "mask", "ref_mask.fits");
+  ov("saturation", "saturation", "ref_saturation.fits");
+  ov("saturation", "superbias", "ref_superbias.fits");
+  ov("ipc", "ipc", "ref_ipc.fits");
+  ov("superbias", "superbias", "ref_superbias.fits");
+  ov("linearity", "linearity", "ref_linearity.fits");
+  ov("dark_current", "dark", "ref_dark.fits");
+  ov("jump", "gain", "ref_gain.fits");
+  ov("jump", "readnoise", "ref_readnoise.fits");
+  ov("ramp_fit", "gain", "ref_gain.fits");
+  ov("ramp_fit", "readnoise", "ref_readnoise.fits");
+  ovs += " --steps.saturation.numpy1_promotion=True --steps.ramp_fit.numpy1_readnoise=True";
+  const std::string strun = (binary_dir() / "bin" / "strun").string();
+  auto r = run_command(strun + " Detector1Pipeline " + (f / kUncal).string() + ovs +
+                       " --end-step=jump --output_dir=" + tmp.path().string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string root = "jw99999001001_01101_00001_nrca1";
+  auto jump = models::open(tmp / (root + "_jump.fits"));
+  expect_stage(c, "jump", *jump);
+  EXPECT_FALSE(fs::exists(tmp / (root + "_rate.fits")));
+  auto r2 = run_command(strun + " --resume " + (tmp / (root + "_jump.state.json")).string() +
+                        " --output_dir=" + tmp.path().string());
+  ASSERT_EQ(r2.status, 0) << r2.output;
+  expect_stage(c, "ramp_fit_rate", *models::open(tmp / (root + "_rate.fits")));
+  expect_stage(c, "ramp_fit_rateints", *models::open(tmp / (root + "_rateints.fits")));
 }
 
 namespace {
@@ -193,16 +243,20 @@ TEST(Detector1Pipeline, MiriSkipsSuperbiasRunsResetAndLastframe) {
   auto ramp = small_ramp("MIRI", "MIRIMAGE", 5);
   CallOptions o;
   auto& s = o.overrides["steps"];
-  s["dq_init"]["override_mask"] = save_ref(tmp.path(), "mask.fits", "MaskModel", "dq", DType::kUint32, {8, 8}, 0);
+  s["dq_init"]["override_mask"] =
+      save_ref(tmp.path(), "mask.fits", "MaskModel", "dq", DType::kUint32, {8, 8}, 0);
   s["saturation"]["override_saturation"] = "N/A";
   s["saturation"]["override_superbias"] = "N/A";
   s["ipc"]["override_ipc"] = "N/A";
   s["superbias"]["override_superbias"] = "N/A";
-  s["reset"]["override_reset"] = save_ref(tmp.path(), "reset.fits", "ResetModel", "data", DType::kFloat32, {1, 5, 8, 8}, 1.5);
+  s["reset"]["override_reset"] =
+      save_ref(tmp.path(), "reset.fits", "ResetModel", "data", DType::kFloat32, {1, 5, 8, 8}, 1.5);
   s["linearity"]["override_linearity"] = "N/A";
   s["dark_current"]["override_dark"] = "N/A";
-  const std::string gain = save_ref(tmp.path(), "gain.fits", "GainModel", "data", DType::kFloat32, {8, 8}, 2.0);
-  const std::string rn = save_ref(tmp.path(), "rn.fits", "ReadnoiseModel", "data", DType::kFloat32, {8, 8}, 5.0);
+  const std::string gain =
+      save_ref(tmp.path(), "gain.fits", "GainModel", "data", DType::kFloat32, {8, 8}, 2.0);
+  const std::string rn =
+      save_ref(tmp.path(), "rn.fits", "ReadnoiseModel", "data", DType::kFloat32, {8, 8}, 5.0);
   for (const char* st : {"jump", "ramp_fit"}) {
     s[st]["override_gain"] = gain;
     s[st]["override_readnoise"] = rn;
@@ -228,9 +282,12 @@ TEST(Detector1Pipeline, SingleGroupRampAndNirBranches) {
   auto ramp = small_ramp("NIRCAM", "NRCA1", 1);
   CallOptions o;
   auto& s = o.overrides["steps"];
-  for (const char* st : {"dq_init", "saturation", "ipc", "superbias", "linearity", "dark_current"}) s[st]["skip"] = true;
-  const std::string gain = save_ref(tmp.path(), "gain.fits", "GainModel", "data", DType::kFloat32, {8, 8}, 2.0);
-  const std::string rn = save_ref(tmp.path(), "rn.fits", "ReadnoiseModel", "data", DType::kFloat32, {8, 8}, 5.0);
+  for (const char* st : {"dq_init", "saturation", "ipc", "superbias", "linearity", "dark_current"})
+    s[st]["skip"] = true;
+  const std::string gain =
+      save_ref(tmp.path(), "gain.fits", "GainModel", "data", DType::kFloat32, {8, 8}, 2.0);
+  const std::string rn =
+      save_ref(tmp.path(), "rn.fits", "ReadnoiseModel", "data", DType::kFloat32, {8, 8}, 5.0);
   for (const char* st : {"jump", "ramp_fit"}) {
     s[st]["override_gain"] = gain;
     s[st]["override_readnoise"] = rn;
@@ -251,7 +308,8 @@ TEST(Detector1Pipeline, SingleGroupRampAndNirBranches) {
 TEST(Detector1Steps, WrongShapeReferenceNamesTheFile) {
   TempDir tmp;
   auto ramp = small_ramp("NIRCAM", "NRCA1", 3);
-  const std::string mask = save_ref(tmp.path(), "small_mask.fits", "MaskModel", "dq", DType::kUint32, {4, 4}, 0);
+  const std::string mask =
+      save_ref(tmp.path(), "small_mask.fits", "MaskModel", "dq", DType::kUint32, {4, 4}, 0);
   try {
     Step::call("DQInitStep", std::make_shared<ModelProduct>(ramp), with("override_mask", mask));
     FAIL() << "expected ReferenceFileError";
@@ -263,7 +321,8 @@ TEST(Detector1Steps, WrongShapeReferenceNamesTheFile) {
 // override_<reftype>=N/A records SKIPPED and leaves the data alone.
 TEST(Detector1Steps, NotApplicableOverrideRecordsSkipped) {
   auto ramp = small_ramp("NIRCAM", "NRCA1", 3);
-  Datum r = Step::call("SuperBiasStep", std::make_shared<ModelProduct>(ramp), with("override_superbias", "N/A"));
+  Datum r = Step::call("SuperBiasStep", std::make_shared<ModelProduct>(ramp),
+                       with("override_superbias", "N/A"));
   EXPECT_EQ(model_of(r)->meta_string("meta.cal_step.superbias"), "SKIPPED");
   EXPECT_EQ(model_of(r)->data<float>("data")[0], 10.0f);
 }
