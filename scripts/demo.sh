@@ -2,6 +2,7 @@
 # make demo: runs the main job on the embedded default through strun and prints a summary.
 set -euo pipefail
 BUILD=${1:-build}
+HERE="$(cd "$(dirname "$0")" && pwd)"
 BIN="$(cd "$BUILD" && pwd)/bin"
 OUT=${DEMO_OUT:-$(pwd)/demo_out}
 rm -rf "$OUT"
@@ -10,7 +11,7 @@ cd "$OUT"
 
 if "$BIN/stpipe" list Detector1Pipeline 2>/dev/null | grep -q Detector1Pipeline && \
    "$BIN/stpipe" simulate --help >/dev/null 2>&1; then
-  exec bash "$(dirname "$0")/demo_detector1.sh" "$BIN" "$OUT"
+  exec bash "$HERE/demo_detector1.sh" "$BIN" "$OUT"
 fi
 
 # Bootstrap demo (framework only): a small linear pipeline on a small JSON exposure.

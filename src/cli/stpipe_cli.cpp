@@ -10,6 +10,7 @@
 #include "stpipe/cli/strun.h"
 #include "stpipe/config/configspec.h"
 #include "stpipe/core/step.h"
+#include "stpipe/sim/simulate.h"
 #include "stpipe/version.h"
 
 namespace stpipe::cli {
@@ -24,7 +25,8 @@ const char* kStpipeUsage =
     "  config dump FILE [--spec SPECFILE_OR_CLASS]        a ConfigObj file as JSON\n"
     "  info FILE [--json]                                 a data file's model, metadata, arrays\n"
     "  convert IN OUT                                     save a model file as .fits or .asdf\n"
-    "  crds bestrefs ...                                  best reference files (see README)\n";
+    "  crds bestrefs|sync|fetch ...                       reference files (see README)\n"
+    "  simulate --output-dir DIR [options]                a raw exposure, references, CRDS cache\n";
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -126,6 +128,7 @@ int stpipe_main(const std::vector<std::string>& args) {
     if (cmd == "info") return info_command(rest);
     if (cmd == "convert") return convert_command(rest);
     if (cmd == "crds") return crds_command(rest);
+    if (cmd == "simulate") return sim::simulate_command(rest);
     std::cerr << "stpipe: unknown command '" << cmd << "'\n" << kStpipeUsage;
     return 2;
   } catch (...) {
