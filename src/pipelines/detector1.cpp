@@ -20,6 +20,9 @@ std::vector<std::pair<std::string, std::string>> Detector1Pipeline::step_defs() 
 }
 
 bool Detector1Pipeline::applies(const std::string& step_name, const Datum& input) const {
+  if (step_name != "superbias" && step_name != "reset" && step_name != "lastframe" &&
+      step_name != "ramp_fit")
+    return true;  // no branch: do not open a path input twice
   std::shared_ptr<models::DataModel> m;
   if (input.is_product() || input.is_path()) {
     m = model_of(input.is_product() ? input : Datum(open_model(input)));
