@@ -614,8 +614,9 @@ Datum Step::run(const Datum& input) {
       ProductPtr p = open_model(args);
       args = p;
       resolve_references(*p);
+      const auto optional = optional_reference_file_types();
       for (const auto& [t, path] : ref_paths_) {
-        if (path == "N/A") {
+        if (path == "N/A" && std::find(optional.begin(), optional.end(), t) == optional.end()) {
           log().info("Reference file for {} is N/A: step skipped.", t);
           not_applicable = true;
         }

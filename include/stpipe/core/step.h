@@ -94,6 +94,9 @@ class Step {
   virtual std::string spec() const { return {}; }
   /// CRDS reference types this step reads (each adds an override_<type> parameter).
   virtual std::vector<std::string> reference_file_types() const { return {}; }
+  /// Reference types among reference_file_types() whose N/A does not skip the step (the step
+  /// then runs without that file, e.g. saturation's superbias for MIRI).
+  virtual std::vector<std::string> optional_reference_file_types() const { return {}; }
   /// Key in meta.cal_step recorded COMPLETE/SKIPPED ("" = none).
   virtual std::string cal_step_key() const { return {}; }
   /// One-line description for `stpipe list` and `--help`.

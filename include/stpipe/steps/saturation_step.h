@@ -20,6 +20,8 @@ class SaturationStep : public Step {
   std::vector<std::string> reference_file_types() const override {
     return {"saturation", "superbias"};
   }
+  /// Without a superbias (N/A, e.g. MIRI) the A-to-D / group-2 checks run without it, as jwst.
+  std::vector<std::string> optional_reference_file_types() const override { return {"superbias"}; }
   std::string cal_step_key() const override { return "saturation"; }
   std::string spec() const override {
     return "n_pix_grow_sat = integer(default=1)  # Number of pixels each saturation flag is grown "

@@ -18,7 +18,7 @@ Datum SaturationStep::process(const Datum& input) {
                                           : std::vector<std::uint32_t>(thresh.size(), 0);
   // The raw superbias (NaNs kept) feeds the A-to-D floor / group-2 checks; NIR only, as jwst.
   std::vector<float> bias;
-  if (!is_miri(*m)) {
+  if (!is_miri(*m) && reference_path("superbias") != "N/A") {
     auto sb = open_reference(*this, "superbias", "SuperBiasModel");
     bias = reference_array<float>(*sb, "data", *m);
   }
