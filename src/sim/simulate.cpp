@@ -664,9 +664,15 @@ std::map<std::string, fs::path> write_references(const Plan& p, const PixelModel
   }
   {
     models::IPCModel m;
-    set_ref_meta(m, p, r, "ipc", "Simulated IPC kernel");
+    set_ref_meta(m, p, r, "ipc", "Deconvolution kernel of the simulated IPC");
+    // The step convolves with the reference kernel, so it holds the inverse of the simulated
+    // IPC: for K = c (1 + e N) (N = the 4 neighbours), K^-1 = (1 - e N + e^2 N^2) / c to 3x3.
+    const double c0 = kIpc[1][1], e = kIpc[0][1] / c0;
+    const double inv[3][3] = {{2 * e * e / c0, -e / c0, 2 * e * e / c0},
+                              {-e / c0, (1 + 4 * e * e) / c0, -e / c0},
+                              {2 * e * e / c0, -e / c0, 2 * e * e / c0}};
     Array a = Array::allocate(DType::kFloat32, {3, 3});
-    for (int i = 0; i < 9; ++i) a.data<float>()[i] = static_cast<float>(kIpc[i / 3][i % 3]);
+    for (int i = 0; i < 9; ++i) a.data<float>()[i] = static_cast<float>(inv[i / 3][i % 3]);
     m.set_array("data", a);
     save(m, "ipc");
   }

@@ -150,6 +150,22 @@ TEST(Simulate, PhysicsSanity) {
   for (std::int64_t i = 0; i < n; ++i)
     if (dq[i] & (1u << 10)) EXPECT_LT(std::abs(data[(ng - 1) * n + i] - data[i]), 80.0);
 
+  // The IPC reference (applied by convolution) undoes the forward 0.98/0.005 kernel.
+  auto ipc = stpipe::models::open(r.references.at("ipc"));
+  const float* k = ipc->data<float>("data");
+  const double fwd[3][3] = {{0, 0.005, 0}, {0.005, 0.98, 0.005}, {0, 0.005, 0}};
+  for (int oy = -1; oy <= 1; ++oy)
+    for (int ox = -1; ox <= 1; ++ox) {
+      double v = 0;  // (k * fwd) at offset (oy, ox), inside the 3x3 support
+      for (int y = -1; y <= 1; ++y)
+        for (int x = -1; x <= 1; ++x) {
+          const int fy = oy - y, fx = ox - x;
+          if (std::abs(fy) <= 1 && std::abs(fx) <= 1)
+            v += k[(y + 1) * 3 + x + 1] * fwd[fy + 1][fx + 1];
+        }
+      EXPECT_NEAR(v, oy == 0 && ox == 0 ? 1.0 : 0.0, 1e-5) << oy << "," << ox;
+    }
+
   // The linearity coefficients undo the simulated non-linearity.
   auto lin = stpipe::models::open(r.references.at("linearity"));
   const float* cf = lin->data<float>("coeffs");
