@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "stpipe/steps/detail/sort_network.h"
 #include "stpipe/steps/dqflags.h"
 
 namespace stpipe::steps {
@@ -591,73 +592,7 @@ inline double keep_or_zero(bool keep, double x) {
   return std::bit_cast<double>(std::bit_cast<std::uint64_t>(x) & mask);
 }
 
-// Batcher odd-even merge sort for n keys, as a compile-time comparator list.
-constexpr int batcher_count(int n) {
-  int c = 0;
-  for (int p = 1; p < n; p <<= 1)
-    for (int k = p; k >= 1; k >>= 1)
-      for (int j = k % p; j + k < n; j += 2 * k)
-        for (int i = 0; i < std::min(k, n - j - k); ++i)
-          if ((i + j) / (2 * p) == (i + j + k) / (2 * p)) ++c;
-  return c;
-}
-
-template <int N>
-constexpr std::array<std::pair<int, int>, batcher_count(N)> batcher_pairs() {
-  std::array<std::pair<int, int>, batcher_count(N)> out{};
-  int c = 0;
-  for (int p = 1; p < N; p <<= 1)
-    for (int k = p; k >= 1; k >>= 1)
-      for (int j = k % p; j + k < N; j += 2 * k)
-        for (int i = 0; i < std::min(k, N - j - k); ++i)
-          if ((i + j) / (2 * p) == (i + j + k) / (2 * p)) out[c++] = {i + j, i + j + k};
-  return out;
-}
-
-// Compare-exchange of two 8-lane rows: x gets (y < x ? y : x), y gets (y < x ? x : y).
-inline void cswap_lanes(double* x, double* y) {
-#if defined(__AVX512F__)
-  const __m512d a = _mm512_load_pd(x), b = _mm512_load_pd(y);
-  _mm512_store_pd(x, _mm512_min_pd(b, a));
-  _mm512_store_pd(y, _mm512_max_pd(a, b));
-#else
-  for (int l = 0; l < 8; ++l) {
-    const double a = x[l], b = y[l];
-    const bool sw = b < a;
-    x[l] = sw ? b : a;
-    y[l] = sw ? a : b;
-  }
-#endif
-}
-
-template <int N, std::size_t... I>
-inline void sort_lanes_fixed(double (*a)[8], std::index_sequence<I...>) {
-  constexpr auto pairs = batcher_pairs<N>();
-  (cswap_lanes(a[pairs[I].first], a[pairs[I].second]), ...);
-}
-
-// Sorts rows a[0..n) lane-wise with the fixed network for n keys.
-template <int N>
-void sort_lanes_n(double (*a)[8]) {
-  sort_lanes_fixed<N>(a, std::make_index_sequence<batcher_count(N)>{});
-}
-
-template <std::size_t... K>
-constexpr auto make_sorters(std::index_sequence<K...>) {
-  return std::array<void (*)(double(*)[8]), sizeof...(K)>{&sort_lanes_n<static_cast<int>(K)>...};
-}
-
-constexpr int kMaxUnrolledSort = 32;
-
-// Sorts rows a[0..n) lane-wise (ascending, no NaNs); unrolled networks for n <= 32.
-inline void sort_lanes(double (*a)[8], int n, const std::vector<std::pair<int, int>>& net) {
-  static constexpr auto kSorters = make_sorters(std::make_index_sequence<kMaxUnrolledSort + 1>{});
-  if (n <= kMaxUnrolledSort) {
-    kSorters[n](a);
-    return;
-  }
-  for (const auto& [x, y] : net) cswap_lanes(a[x], a[y]);
-}
+using namespace ::stpipe::steps::detail;  // sorting networks (steps/detail/sort_network.h)
 
 constexpr std::int64_t kMaxBlockGroups = 64;   // longer ramps use the scalar path only
 constexpr std::int64_t kMaxBlockPlanes = 512;  // nints * ngroups of the SIMD path
