@@ -19,6 +19,10 @@ static void BM_InPlaceRmw(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 * n * sizeof(float));
   state.counters["threads"] = omp_get_max_threads();
 }
-BENCHMARK(BM_InPlaceRmw)->Unit(benchmark::kMillisecond)->Repetitions(7)->ReportAggregatesOnly(true)->UseRealTime();
+BENCHMARK(BM_InPlaceRmw)
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(7)
+    ->ReportAggregatesOnly(true)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

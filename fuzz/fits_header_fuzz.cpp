@@ -15,7 +15,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::string dir = [] {
-    std::string d = std::filesystem::temp_directory_path() / ("fits_fuzz_" + std::to_string(::getpid()));
+    std::string d =
+        std::filesystem::temp_directory_path() / ("fits_fuzz_" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     stpipe::models::set_warning_handler([](const std::string&) {});
     return d;

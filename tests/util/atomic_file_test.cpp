@@ -2,6 +2,7 @@
 #include "stpipe/util/atomic_file.h"
 
 #include <fstream>
+
 #include "stpipe/util/error.h"
 #include "test_support.h"
 

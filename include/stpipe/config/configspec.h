@@ -15,20 +15,21 @@ namespace stpipe::config {
 
 /// One check of a configspec line: `name = type(args..., key=value..., default=...)  # help`.
 struct Check {
-  std::string type;                           ///< integer, float, boolean, string, option, list,
-                                              ///< tuple, int_list, float_list, bool_list,
-                                              ///< string_list, mixed_list, force_list, input_file,
-                                              ///< output_file, is_string_or_datamodel,
-                                              ///< is_datamodel, pass
-  std::vector<nlohmann::json> args;           ///< positional arguments as validate passes them:
-                                              ///< unquoted strings (a bare None stays "None")
-  nlohmann::ordered_json kwargs = nlohmann::ordered_json::object();  ///< e.g. min, max (not default)
-  bool has_default = false;                   ///< false: the parameter is required
-  nlohmann::json default_value;               ///< typed default after checking (null for None)
-  std::string help;                           ///< inline comment
-  std::string text;                           ///< the check as written, e.g. "float(default=4.0)"
-  nlohmann::json default_text;                ///< default as written: string, list of strings,
-                                              ///< or null for None (re-checked when used)
+  std::string type;                  ///< integer, float, boolean, string, option, list,
+                                     ///< tuple, int_list, float_list, bool_list,
+                                     ///< string_list, mixed_list, force_list, input_file,
+                                     ///< output_file, is_string_or_datamodel,
+                                     ///< is_datamodel, pass
+  std::vector<nlohmann::json> args;  ///< positional arguments as validate passes them:
+                                     ///< unquoted strings (a bare None stays "None")
+  nlohmann::ordered_json kwargs =
+      nlohmann::ordered_json::object();  ///< e.g. min, max (not default)
+  bool has_default = false;              ///< false: the parameter is required
+  nlohmann::json default_value;          ///< typed default after checking (null for None)
+  std::string help;                      ///< inline comment
+  std::string text;                      ///< the check as written, e.g. "float(default=4.0)"
+  nlohmann::json default_text;           ///< default as written: string, list of strings,
+                                         ///< or null for None (re-checked when used)
 };
 
 /// A configspec tree: a section holding checks and subsections in declaration order.
@@ -48,8 +49,8 @@ struct SpecSection {
 
 struct SpecSection::Entry {
   std::string key;
-  std::optional<Check> check;           ///< set for a leaf
-  std::optional<SpecSection> section;   ///< set for a subsection
+  std::optional<Check> check;          ///< set for a leaf
+  std::optional<SpecSection> section;  ///< set for a subsection
 };
 
 /// Parses configspec text. Throws ConfigError on malformed text or an unknown check type.
@@ -71,7 +72,8 @@ struct CheckContext {
 /// `the value "abc" is of the wrong type.`, `the value "['1', '2', '3']" is too long.`
 class CheckError : public ValidationError {
  public:
-  explicit CheckError(const std::string& reason) : ValidationError(reason, ExitCode::kConfigError) {}
+  explicit CheckError(const std::string& reason)
+      : ValidationError(reason, ExitCode::kConfigError) {}
 };
 
 /// Checks one value and returns it typed (integers as int64, floats as double, booleans,
@@ -86,9 +88,9 @@ nlohmann::json check_value(const Check& check, const nlohmann::json& value,
 std::string value_repr(const nlohmann::json& value);
 
 struct ValidateOptions {
-  bool fill_defaults = true;       ///< missing keys with a default get it
-  bool allow_missing = false;      ///< missing required keys are not an error
-  bool allow_extra = false;        ///< unknown keys are kept instead of an error
+  bool fill_defaults = true;   ///< missing keys with a default get it
+  bool allow_missing = false;  ///< missing required keys are not an error
+  bool allow_extra = false;    ///< unknown keys are kept instead of an error
   CheckContext context;
 };
 
