@@ -311,32 +311,6 @@ double nanmedian_f32(std::span<const float> v) {
   return static_cast<float>((t[m / 2 - 1] + t[m / 2]) / 2.0f);
 }
 
-// Batcher odd-even merge sort comparators for n keys (any n).
-std::vector<std::pair<int, int>> sort_network(int n) {
-  std::vector<std::pair<int, int>> net;
-  for (int p = 1; p < n; p <<= 1)
-    for (int k = p; k >= 1; k >>= 1)
-      for (int j = k % p; j + k < n; j += 2 * k)
-        for (int i = 0; i < std::min(k, n - j - k); ++i)
-          if ((i + j) / (2 * p) == (i + j + k) / (2 * p)) net.emplace_back(i + j, i + j + k);
-  return net;
-}
-
-constexpr int kLanes = 8;  // pixels per SIMD block
-
-// Square roots of kLanes (8) aligned doubles in place: correctly rounded like std::sqrt, but
-// without errno handling, so it stays vectorised.
-inline void sqrt_lanes(double* x) {
-#if defined(__AVX512F__)
-  _mm512_store_pd(x, _mm512_sqrt_pd(_mm512_load_pd(x)));
-#elif defined(__AVX__)
-  _mm256_store_pd(x, _mm256_sqrt_pd(_mm256_load_pd(x)));
-  _mm256_store_pd(x + 4, _mm256_sqrt_pd(_mm256_load_pd(x + 4)));
-#else
-  for (int l = 0; l < 8; ++l) x[l] = std::sqrt(x[l]);
-#endif
-}
-
 using namespace ::stpipe::steps::detail;  // sorting networks (steps/detail/sort_network.h)
 
 constexpr int kMaxBlockDiffs = 64;   // larger ramps use the scalar path only
