@@ -11,6 +11,7 @@
 #include "stpipe/config/configspec.h"
 #include "stpipe/core/step.h"
 #include "stpipe/sim/simulate.h"
+#include "stpipe/util/strings.h"
 #include "stpipe/version.h"
 
 namespace stpipe::cli {
@@ -27,11 +28,6 @@ const char* kStpipeUsage =
     "  convert IN OUT                                     save a model file as .fits or .asdf\n"
     "  crds bestrefs|sync|fetch ...                       reference files (see README)\n"
     "  simulate --output-dir DIR [options]                a raw exposure, references, CRDS cache\n";
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 int list_command(const std::vector<std::string>& args) {
   bool pipelines_only = false, steps_only = false;
@@ -52,9 +48,9 @@ int list_command(const std::vector<std::string>& args) {
     if (pipelines_only && !info->is_pipeline) continue;
     if (steps_only && info->is_pipeline) continue;
     if (!pattern.empty()) {
-      bool match = fnmatch(lower(pattern).c_str(), lower(info->name).c_str(), 0) == 0;
+      bool match = fnmatch(to_lower(pattern).c_str(), to_lower(info->name).c_str(), 0) == 0;
       for (const auto& a : info->aliases)
-        match = match || fnmatch(lower(pattern).c_str(), lower(a).c_str(), 0) == 0;
+        match = match || fnmatch(to_lower(pattern).c_str(), to_lower(a).c_str(), 0) == 0;
       if (!match) continue;
     }
     std::cout << info->name;

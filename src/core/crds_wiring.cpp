@@ -8,6 +8,7 @@
 #include "stpipe/core/step.h"
 #include "stpipe/crds/client.h"
 #include "stpipe/log/logging.h"
+#include "stpipe/util/strings.h"
 #include "stpipe/version.h"
 
 namespace stpipe {
@@ -44,11 +45,6 @@ bool crds_available() {
   return home && fs::is_directory(fs::path(home) / "crds_cache", ec);
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::map<std::string, ReferenceChoice> resolve(const std::vector<std::string>& reftypes,
                                                Product& product) {
   auto header = product.crds_parameters();
@@ -58,11 +54,11 @@ std::map<std::string, ReferenceChoice> resolve(const std::vector<std::string>& r
   }
   crds::Client& c = client();
   std::vector<std::string> types;
-  for (const auto& t : reftypes) types.push_back(lower(t));
+  for (const auto& t : reftypes) types.push_back(to_lower(t));
   auto best = c.best_references(header, types);
   std::map<std::string, ReferenceChoice> out;
   for (const auto& t : reftypes) {
-    auto it = best.find(lower(t));
+    auto it = best.find(to_lower(t));
     if (it == best.end() || it->second.kind == crds::BestRef::Kind::kOmit ||
         it->second.kind == crds::BestRef::Kind::kNotApplicable) {
       out[t] = {"N/A", "N/A"};
@@ -83,7 +79,7 @@ std::map<std::string, ReferenceChoice> resolve(const std::vector<std::string>& r
 std::optional<std::pair<config::Tree, std::string>> pars_for(const std::string& class_name,
                                                              const Datum& input) {
   auto lg = log::get("stpipe.step");
-  std::string reftype = "pars-" + lower(class_name);
+  std::string reftype = "pars-" + to_lower(class_name);
   if (!crds_available()) return std::nullopt;
   try {
     ProductPtr p = input.is_product() ? input.product()

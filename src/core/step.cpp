@@ -13,6 +13,7 @@
 #include "stpipe/core/json_product.h"
 #include "stpipe/log/logging.h"
 #include "stpipe/util/error.h"
+#include "stpipe/util/strings.h"
 
 namespace stpipe {
 
@@ -51,11 +52,6 @@ Providers& providers() {
 const config::SpecSection& standard_spec() {
   static const config::SpecSection spec = config::parse_configspec(kStandardSpec, "standard spec");
   return spec;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::string expand_path(const std::string& p) {
@@ -412,21 +408,21 @@ std::pair<std::string, std::string> Step::remove_suffix(const std::string& base)
         k.insert(s);
       }
       for (const auto* info : reg.classes()) {
-        k.insert(lower(info->name));
+        k.insert(to_lower(info->name));
         for (const auto& a : info->aliases) {
           if (a.find('.') == std::string::npos && a.find(':') == std::string::npos)
-            k.insert(lower(a));
+            k.insert(to_lower(a));
         }
       }
     }
     known = k;
   }
-  for (const Step* s = this; s; s = s->parent_) known.insert(lower(s->name_));
+  for (const Step* s = this; s; s = s->parent_) known.insert(to_lower(s->name_));
   // The shortest root: the suffix is the last "_x" or "-x" component that is known.
   for (std::size_t i = 1; i < base.size(); ++i) {
     if (base[i] != '_' && base[i] != '-') continue;
     std::string tail = base.substr(i + 1);
-    if (known.count(lower(tail))) return {base.substr(0, i), std::string(1, base[i])};
+    if (known.count(to_lower(tail))) return {base.substr(0, i), std::string(1, base[i])};
   }
   return {base, "_"};
 }
@@ -460,7 +456,7 @@ fs::path Step::make_output_path(const std::string& basepath, const std::string& 
   if (suffix) {
     sfx = *suffix;
   } else {
-    sfx = is_none("suffix") ? lower(name_) : get<std::string>("suffix");
+    sfx = is_none("suffix") ? to_lower(name_) : get<std::string>("suffix");
   }
   std::string sep = "_";
   if (!sfx.empty() && !default_base) std::tie(stem, sep) = remove_suffix(stem);

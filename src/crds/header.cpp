@@ -9,23 +9,11 @@
 #include "stpipe/crds/mapping.h"
 #include "stpipe/util/atomic_file.h"
 #include "stpipe/util/error.h"
+#include "stpipe/util/strings.h"
 
 namespace stpipe::crds {
 
 namespace {
-
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string strip(const std::string& s) {
-  const char* ws = " \t\n\r\f\v";
-  std::size_t a = s.find_first_not_of(ws);
-  if (a == std::string::npos) return "";
-  std::size_t b = s.find_last_not_of(ws);
-  return s.substr(a, b - a + 1);
-}
 
 // CRDS's NUMBER_RE: ^([-+]?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?|[+-]?[0-9]+\.)$
 bool is_crds_number(const std::string& v) {
@@ -56,7 +44,7 @@ bool is_crds_number(const std::string& v) {
 
 void flatten(const nlohmann::json& j, const std::string& prefix, Header& out) {
   for (auto it = j.begin(); it != j.end(); ++it) {
-    std::string key = prefix.empty() ? upper(it.key()) : prefix + "." + upper(it.key());
+    std::string key = prefix.empty() ? to_upper(it.key()) : prefix + "." + to_upper(it.key());
     const auto& v = it.value();
     if (v.is_object()) {
       flatten(v, key, out);
@@ -76,7 +64,7 @@ void flatten(const nlohmann::json& j, const std::string& prefix, Header& out) {
 }  // namespace
 
 std::string condition_value(const std::string& value) {
-  std::string v = upper(strip(value));
+  std::string v = to_upper(strip(value));
   if (is_crds_number(v)) {
     try {
       v = python_float_str(std::stod(v));
@@ -121,11 +109,11 @@ Header condition_header(const Header& header, const std::map<std::string, std::s
   const auto& table = jwst_fits_keywords();
   Header out;
   for (const auto& [key, value] : header) {
-    std::string k = upper(strip(key));
+    std::string k = to_upper(strip(key));
     if (k.rfind("META.", 0) != 0) {
       if (extra) {
         auto e = extra->find(k);
-        if (e != extra->end()) k = upper(e->second);
+        if (e != extra->end()) k = to_upper(e->second);
       }
       auto t = table.find(k);
       if (t != table.end()) k = t->second;

@@ -13,24 +13,13 @@
 #include <regex>
 #include <tuple>
 
+#include "stpipe/util/strings.h"
+
 namespace stpipe::crds {
 
 namespace {
 
 // ---------------------------------------------------------------- small string helpers
-
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string strip(const std::string& s) {
-  const char* ws = " \t\n\r\f\v";
-  std::size_t a = s.find_first_not_of(ws);
-  if (a == std::string::npos) return "";
-  std::size_t b = s.find_last_not_of(ws);
-  return s.substr(a, b - a + 1);
-}
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 bool ends_with(const std::string& s, const std::string& p) {
@@ -136,7 +125,7 @@ void parse_time(std::string time, long long& h, long long& m, long long& s, long
   time = strip(time);
   std::string ampm;
   if (time.size() >= 2) {
-    std::string tail = upper(time.substr(time.size() - 2));
+    std::string tail = to_upper(time.substr(time.size() - 2));
     if (tail == "AM" || tail == "PM") {
       ampm = tail;
       time = time.substr(0, time.size() - 2);
@@ -385,7 +374,7 @@ class Matcher {
       m->kind_ = Kind::kLiteral;
       m->key_ = key.substr(1, key.size() - 2);
     } else if (starts_with(key, "#") && ends_with(key, "#") && key.size() >= 2) {
-      std::string k = upper(key);
+      std::string k = to_upper(key);
       if (k.find(" AND ") != std::string::npos) return binary(k, "AND");
       if (k.find(" OR ") != std::string::npos) return binary(k, "OR");
       return make(k.substr(1, k.size() - 2));
@@ -419,7 +408,7 @@ class Matcher {
 
   // 1 = match, 0 = don't care, -1 = no match.
   int match(const std::string& value_in) const {
-    std::string value = kind_ == Kind::kBinary ? upper(value_in) : value_in;
+    std::string value = kind_ == Kind::kBinary ? to_upper(value_in) : value_in;
     switch (kind_) {
       case Kind::kNa:
         return 0;
@@ -1084,12 +1073,12 @@ std::vector<std::string> level_parameters(const PyValue& parkey, std::size_t lev
   if (!nested) {
     if (level != 0)
       throw ReferenceFileError("Selector nesting deeper than parkey in '" + rmap + "'");
-    for (const auto& p : parkey.items) out.push_back(upper(p.str()));
+    for (const auto& p : parkey.items) out.push_back(to_upper(p.str()));
     return out;
   }
   if (level >= parkey.items.size())
     throw ReferenceFileError("Selector nesting deeper than parkey in '" + rmap + "'");
-  for (const auto& p : parkey.items[level].items) out.push_back(upper(p.str()));
+  for (const auto& p : parkey.items[level].items) out.push_back(to_upper(p.str()));
   return out;
 }
 

@@ -15,15 +15,11 @@
 
 #include "stpipe/config/configobj.h"
 #include "stpipe/util/error.h"
+#include "stpipe/util/strings.h"
 
 namespace stpipe::log {
 
 namespace {
-
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 /// %* in a spdlog pattern: Python's level name.
 class LevelNameFlag : public spdlog::custom_flag_formatter {
@@ -155,7 +151,7 @@ const char* level_name(spdlog::level::level_enum level) {
 }
 
 spdlog::level::level_enum parse_level(const std::string& text) {
-  std::string u = upper(text);
+  std::string u = to_upper(text);
   if (u == "DEBUG" || u == "10") return spdlog::level::debug;
   if (u == "INFO" || u == "20") return spdlog::level::info;
   if (u == "WARNING" || u == "WARN" || u == "30") return spdlog::level::warn;
