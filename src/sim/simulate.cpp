@@ -447,8 +447,12 @@ RampTruth write_uncal(const Plan& p, const PixelModel& pm, const std::vector<flo
         if (q[i] >= kWell) sat[i] = 1;
       }
       const double inv_nf = 1.0 / p.nframes;
-      for (int f = 0; f < p.nframes; ++f) {
+      // Read frames (averaged into the group), then the frames dropped between groups, which
+      // still collect charge (none after the last group).
+      const int frames = g + 1 < c.ngroups ? frames_per_group : p.nframes;
+      for (int f = 0; f < frames; ++f) {
         const std::uint64_t frame = static_cast<std::uint64_t>(g) * frames_per_group + f;
+        const bool read = f < p.nframes;
 #pragma omp parallel for schedule(static)
         for (std::int64_t y = 0; y < ny; ++y) {
           Rng rng(key(c.seed, kFrame, static_cast<std::uint64_t>(it), frame,
@@ -461,29 +465,10 @@ RampTruth write_uncal(const Plan& p, const PixelModel& pm, const std::vector<flo
               sat[i] = 1;
             }
             q[i] = static_cast<float>(v);
+            if (!read) continue;
             sig[i] += static_cast<float>(nonlinear(v, nl[i]) * inv_nf);
             const float noise = static_cast<float>(rn[i] * rng.normal() * inv_nf);
             out[i] = f == 0 ? noise : out[i] + noise;
-          }
-        }
-      }
-      // Frames dropped between groups still collect charge.
-      if (g + 1 < c.ngroups) {
-        for (int f = p.nframes; f < frames_per_group; ++f) {
-          const std::uint64_t frame = static_cast<std::uint64_t>(g) * frames_per_group + f;
-#pragma omp parallel for schedule(static)
-          for (std::int64_t y = 0; y < ny; ++y) {
-            Rng rng(key(c.seed, kFrame, static_cast<std::uint64_t>(it), frame,
-                        static_cast<std::uint64_t>(y)));
-            for (std::int64_t x = 0; x < nx; ++x) {
-              const std::int64_t i = y * nx + x;
-              double v = q[i] + rng.poisson(erate[i]) * inv_gain[i];
-              if (v >= kWell) {
-                v = kWell;
-                sat[i] = 1;
-              }
-              q[i] = static_cast<float>(v);
-            }
           }
         }
       }
