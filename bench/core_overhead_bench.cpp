@@ -5,11 +5,12 @@
 #include "stpipe/core/step.h"
 #include "stpipe/log/logging.h"
 
-static void BM_Pipeline20NoOpSteps(benchmark::State& state) {
-  stpipe::log::LogConfig quiet;
-  quiet.handlers = {"null"};
-  quiet.level = spdlog::level::warn;  // records below WARNING are not formatted
-  stpipe::log::configure(quiet);
+// Runs NoOpPipeline20 with the stpipe loggers at `level` (records below it are not formatted).
+static void run_pipeline20(benchmark::State& state, spdlog::level::level_enum level) {
+  stpipe::log::LogConfig cfg;
+  cfg.handlers = {"null"};
+  cfg.level = level;
+  stpipe::log::configure(cfg);
   auto product = std::make_shared<stpipe::JsonProduct>();
   product->data() = {1.0, 2.0, 3.0};
   auto pipeline = stpipe::Step::build("NoOpPipeline20", stpipe::Datum(), {});
@@ -21,25 +22,17 @@ static void BM_Pipeline20NoOpSteps(benchmark::State& state) {
       benchmark::Counter(20.0 * static_cast<double>(state.iterations()),
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
+
+static void BM_Pipeline20NoOpSteps(benchmark::State& state) {
+  run_pipeline20(state, spdlog::level::warn);
+}
 BENCHMARK(BM_Pipeline20NoOpSteps)
     ->Unit(benchmark::kMicrosecond)
     ->Repetitions(5)
     ->ReportAggregatesOnly(true);
 
 static void BM_Pipeline20NoOpStepsLoggingInfo(benchmark::State& state) {
-  stpipe::log::LogConfig cfg;
-  cfg.handlers = {"null"};
-  cfg.level = spdlog::level::info;  // every record formatted, as in a normal run
-  stpipe::log::configure(cfg);
-  auto product = std::make_shared<stpipe::JsonProduct>();
-  auto pipeline = stpipe::Step::build("NoOpPipeline20", stpipe::Datum(), {});
-  for (auto _ : state) {
-    auto r = pipeline->run(stpipe::Datum(product));
-    benchmark::DoNotOptimize(r);
-  }
-  state.counters["us_per_step"] =
-      benchmark::Counter(20.0 * static_cast<double>(state.iterations()),
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  run_pipeline20(state, spdlog::level::info);  // every record formatted, as in a normal run
 }
 BENCHMARK(BM_Pipeline20NoOpStepsLoggingInfo)
     ->Unit(benchmark::kMicrosecond)
