@@ -9,6 +9,7 @@ PKGS=(
   pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest
   python3-configobj python3-astropy python3-asdf python3-jsonschema python3-yaml
   fitsverify clang-format time clang-14 libclang-rt-14-dev
+  python3-distributed slurm-wlm slurmctld slurmd slurm-client munge
 )
 missing=()
 for p in "${PKGS[@]}"; do
