@@ -8,6 +8,7 @@
 #include "stpipe/core/step.h"
 #include "stpipe/crds/client.h"
 #include "stpipe/log/logging.h"
+#include "stpipe/models/datamodel.h"
 #include "stpipe/util/strings.h"
 #include "stpipe/version.h"
 
@@ -82,10 +83,19 @@ std::optional<std::pair<config::Tree, std::string>> pars_for(const std::string& 
   std::string reftype = "pars-" + to_lower(class_name);
   if (!crds_available()) return std::nullopt;
   try {
-    ProductPtr p = input.is_product() ? input.product()
-                                      : (input.is_path() ? open_product(input.path()) : nullptr);
-    if (!p) return std::nullopt;
-    auto header = p->crds_parameters();
+    std::map<std::string, std::string> header;
+    if (input.is_product()) {
+      header = input.product()->crds_parameters();
+    } else if (input.is_path() && std::filesystem::path(input.path()).extension() == ".json") {
+      header = open_product(input.path())->crds_parameters();
+    } else if (input.is_path()) {
+      // The lookup needs the metadata only: do not read the arrays (a ramp is 100s of MB).
+      models::OpenOptions header_only;
+      header_only.arrays.emplace();
+      header = models::open(input.path(), header_only)->crds_parameters();
+    } else {
+      return std::nullopt;
+    }
     if (header.empty()) return std::nullopt;
     lg->debug("Retrieving step {} parameters from CRDS", reftype);
     auto best = client().best_references(header, {reftype});

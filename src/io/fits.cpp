@@ -466,8 +466,17 @@ void check_data_size(const FitsFile& f, const std::string& where, long double by
                   " bytes in all (truncated or corrupt file)");
 }
 
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string t = "(";
+  for (std::size_t k = 0; k < shape.size(); ++k)
+    t += (k ? ", " : "") + std::to_string(shape[k]);
+  return t + (shape.size() == 1 ? ",)" : ")");
+}
+
+// Reads the current image HDU as `want` (or its own type). `planes` reads only leading-axis
+// planes [first, first + count).
 Array read_image(const FitsFile& f, const std::string& where, std::optional<DType> want,
-                 int want_ndim) {
+                 int want_ndim, const models::OpenOptions::PlaneRange* planes = nullptr) {
   int bitpix = 0, eq = 0;
   auto shape = image_shape(f, where, &bitpix, &eq);
   auto native = dtype_of_equivtype(eq);
@@ -484,11 +493,24 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
   long double file_bytes = std::abs(bitpix) / 8;
   for (auto d : shape) file_bytes *= static_cast<long double>(d);
   check_data_size(f, where, file_bytes);
+  LONGLONG first = 1;
+  if (planes) {
+    if (shape.empty() || planes->first < 0 || planes->count < 0 ||
+        planes->first + planes->count > shape[0])
+      throw IoError(f.path() + ": " + where + ": image of shape " + shape_text(shape) +
+                    " has no planes [" + std::to_string(planes->first) + ", " +
+                    std::to_string(planes->first + planes->count) + ")");
+    LONGLONG plane = 1;
+    for (std::size_t k = 1; k < shape.size(); ++k) plane *= shape[k];
+    first += plane * planes->first;
+    shape[0] = planes->count;
+  }
   Array a = Array::allocate(dtype, shape);
   LONGLONG n = static_cast<LONGLONG>(a.size());
   if (n > 0) {
     int status = 0, anynul = 0;
-    if (fits_read_img(f.get(), image_typecode(dtype), 1, n, nullptr, a.raw(), &anynul, &status))
+    if (fits_read_img(f.get(), image_typecode(dtype), first, n, nullptr, a.raw(), &anynul,
+                      &status))
       fail(f.path(), where + ": reading " + std::to_string(n) + " pixels", status);
   }
   return a;
@@ -831,7 +853,15 @@ std::string fits_hash(const fs::path& path) {
   return sha256_hex(all);
 }
 
-void read_fits(const fs::path& path, DataModel& model) {
+void read_fits(const fs::path& path, DataModel& model, const models::OpenOptions& options) {
+  const bool limited = options.limited();
+  // A limited read keeps the tables it is asked for, and DQ_DEF with DQ (to decompress it).
+  auto wants_table = [&](const std::string& name) {
+    return options.wants(name) || (name == "dq_def" && options.wants("dq"));
+  };
+  auto planes_of = [&](const std::string& name) -> const models::OpenOptions::PlaneRange* {
+    return options.planes && options.planes->array == name ? &*options.planes : nullptr;
+  };
   FitsFile f(path, READONLY);
   const models::Schema& schema = model.schema();
   models::FitsExtras& extras = model.fits_extras();
@@ -863,7 +893,7 @@ void read_fits(const fs::path& path, DataModel& model) {
     if (i == 0) {
       int bitpix = 0;
       auto shape = image_shape(f, where, &bitpix, nullptr);
-      if (!shape.empty()) {
+      if (!shape.empty() && !limited) {
         models::ExtraHdu h;
         h.extname = "PRIMARY";
         h.image = read_image(f, where, std::nullopt, -1);
@@ -876,14 +906,15 @@ void read_fits(const fs::path& path, DataModel& model) {
       if (entry->is_table) {
         if (id.hdutype == IMAGE_HDU)
           throw IoError(path.string() + ": " + where + ": expected a table, found an image");
-        model.set_table(entry->name, read_table(f, where));
+        if (wants_table(entry->name)) model.set_table(entry->name, read_table(f, where));
       } else {
         if (id.hdutype != IMAGE_HDU)
           throw IoError(path.string() + ": " + where + ": expected an image, found a table");
+        if (!options.wants(entry->name)) continue;
         int eq = 0;
         auto shape = image_shape(f, where, nullptr, &eq);
         if (shape.empty()) continue;  // header-only HDU
-        Array a = read_image(f, where, entry->dtype, entry->ndim);
+        Array a = read_image(f, where, entry->dtype, entry->ndim, planes_of(entry->name));
         if (entry->max_ndim >= 0 && static_cast<int>(a.ndim()) > entry->max_ndim)
           throw IoError(path.string() + ": " + where +
                         ": Array has wrong number of dimensions.  Expected <= " +
@@ -892,6 +923,7 @@ void read_fits(const fs::path& path, DataModel& model) {
       }
       continue;
     }
+    if (limited) continue;  // HDUs the schema does not know: only in a full read
     models::ExtraHdu h;
     h.extname = id.extname;
     h.extver = id.extver;
@@ -924,7 +956,8 @@ void read_fits(const fs::path& path, DataModel& model) {
     }
     // Arrays held only in the ASDF extension's own blocks.
     for (auto it = at.begin(); it != at.end(); ++it) {
-      if (model.has_array(it.key()) || !asdf::is_ndarray(it.value())) continue;
+      if (model.has_array(it.key()) || !asdf::is_ndarray(it.value()) || !options.wants(it.key()))
+        continue;
       try {
         asdf::NdArrayInfo info = asdf_tree->resolve(it.value());
         if (info.source == asdf::ArraySource::kExternal ||
@@ -941,6 +974,7 @@ void read_fits(const fs::path& path, DataModel& model) {
       }
     }
   }
+  if (limited) model.set_partial(true);
   if (model.is_reference()) models::decompress_dq(model);
   for (auto& problem : model.validate()) {
     std::string msg = path.filename().string() + ": " + problem;

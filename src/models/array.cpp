@@ -6,6 +6,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "stpipe/util/big_alloc.h"
 #include "stpipe/util/error.h"
 
 namespace stpipe::models {
@@ -132,10 +133,9 @@ Array Array::allocate(DType dtype, std::vector<std::int64_t> shape) {
   Array a;
   a.dtype_ = dtype;
   a.shape_ = std::move(shape);
-  // calloc: zero pages are mapped lazily, so huge zero arrays cost nothing until touched.
-  void* p = std::calloc(bytes == 0 ? 1 : bytes, 1);
-  if (!p) throw Error("cannot allocate " + std::to_string(bytes) + " bytes for an array");
-  a.buffer_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  // Zero pages are mapped lazily (huge pages for big arrays), so untouched zeros cost nothing.
+  void* p = util::big_alloc(bytes);
+  a.buffer_ = std::shared_ptr<void>(p, [bytes](void* q) { util::big_free(q, bytes); });
   return a;
 }
 

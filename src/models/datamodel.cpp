@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <mutex>
@@ -297,6 +298,10 @@ void DataModel::remove_array(std::string_view name) {
   if (it != arrays_.end()) arrays_.erase(it);
 }
 
+void DataModel::remove_table(std::string_view name) {
+  if (auto it = tables_.find(name); it != tables_.end()) tables_.erase(it);
+}
+
 std::vector<std::string> DataModel::array_names() const {
   std::vector<std::string> out;
   for (auto& e : schema_->arrays())
@@ -349,6 +354,10 @@ void DataModel::save(const fs::path& path) {
   if (!fits && !asdf)
     throw IoError("cannot save " + path.string() + ": unknown file type '" + ext +
                   "' (use .fits or .asdf)");
+  if (partial_)
+    throw IoError("cannot save " + path.string() + ": the " + model_type_ + " read from " +
+                  source_path_.string() +
+                  " holds only part of the file (opened with a limited set of arrays)");
   tree_["meta"]["filename"] = path.filename().string();
   tree_["meta"]["model_type"] = model_type_;
   tree_["meta"]["date"] = utc_now_isot();
@@ -450,7 +459,44 @@ std::shared_ptr<DataModel> convert_model(const DataModel& model, const std::stri
   return out;
 }
 
-std::shared_ptr<DataModel> open_as(const fs::path& path, const std::string& model_type) {
+bool OpenOptions::wants(std::string_view array) const {
+  return !arrays || std::find(arrays->begin(), arrays->end(), array) != arrays->end();
+}
+
+namespace {
+
+// Applies a limited OpenOptions to a model read in full (the .asdf path): drops what was not
+// asked for and cuts the plane range.
+void limit_model(DataModel& model, const OpenOptions& o) {
+  if (!o.limited()) return;
+  for (auto& name : model.array_names())
+    if (!o.wants(name)) model.remove_array(name);
+  for (auto& name : model.table_names())
+    if (!o.wants(name) && !(name == "dq_def" && o.wants("dq"))) model.remove_table(name);
+  model.fits_extras().hdus.clear();
+  if (o.planes && model.has_array(o.planes->array)) {
+    Array& a = model.array(o.planes->array);
+    auto shape = a.shape();
+    if (shape.empty() || o.planes->first < 0 || o.planes->count < 0 ||
+        o.planes->first + o.planes->count > shape[0])
+      throw IoError(model.source_path().string() + ": array " + o.planes->array + " has shape " +
+                    a.shape_string() + ": cannot read planes [" +
+                    std::to_string(o.planes->first) + ", " +
+                    std::to_string(o.planes->first + o.planes->count) + ")");
+    const std::size_t plane = a.nbytes() / static_cast<std::size_t>(shape[0]);
+    shape[0] = o.planes->count;
+    Array cut = Array::allocate(a.dtype(), shape);
+    std::memcpy(cut.raw(), static_cast<const char*>(a.raw()) + plane * o.planes->first,
+                cut.nbytes());
+    model.set_array(o.planes->array, std::move(cut));
+  }
+  model.set_partial(true);
+}
+
+}  // namespace
+
+std::shared_ptr<DataModel> open_as(const fs::path& path, const std::string& model_type,
+                                   const OpenOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw IoError("cannot open " + path.string() + ": no such file");
   std::shared_ptr<DataModel> model;
@@ -458,16 +504,17 @@ std::shared_ptr<DataModel> open_as(const fs::path& path, const std::string& mode
     model = create_model(model_type);
     model->set_source_path(path);
     io::read_asdf(path, *model);
+    limit_model(*model, options);
   } else {
     io::FitsSummary s = io::summarize_fits(path);
     model = create_model(model_type, !s.reftype.empty());
     model->set_source_path(path);
-    io::read_fits(path, *model);
+    io::read_fits(path, *model, options);
   }
   return model;
 }
 
-std::shared_ptr<DataModel> open(const fs::path& path) {
+std::shared_ptr<DataModel> open(const fs::path& path, const OpenOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw IoError("cannot open " + path.string() + ": no such file");
   if (path.extension() == ".asdf") {
@@ -476,7 +523,7 @@ std::shared_ptr<DataModel> open(const fs::path& path) {
       warn("model_type not found. Opening " + path.filename().string() + " as a JwstDataModel");
       type = "JwstDataModel";
     }
-    return open_as(path, type);
+    return open_as(path, type, options);
   }
   if (!is_fits_name(path)) {
     // Not named like FITS: still try FITS (the reader reports a clear error if it is not).
@@ -505,7 +552,7 @@ std::shared_ptr<DataModel> open(const fs::path& path) {
   }
   auto model = create_model(type, !s.reftype.empty());
   model->set_source_path(path);
-  io::read_fits(path, *model);
+  io::read_fits(path, *model, options);
   return model;
 }
 

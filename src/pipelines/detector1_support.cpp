@@ -14,7 +14,24 @@ std::shared_ptr<models::DataModel> science_model(const Step& step, const Datum& 
     throw ValidationError("Step '" + step.name() + "' (" + step.class_name() +
                           ") needs a data model, got " + input.describe());
   }
-  return mp->shared_model();
+  auto m = mp->shared_model();
+  // Ramp steps run on raw exposures too, as jwst's do (they open their input as a RampModel).
+  if (m->model_type() == "Level1bModel") return to_ramp_model(*m);
+  return m;
+}
+
+std::shared_ptr<models::DataModel> to_ramp_model(const models::DataModel& raw) {
+  // jwst converts raw (Level1b) exposures to a RampModel: data as float32, empty DQ.
+  auto ramp = models::create_model("RampModel");
+  ramp->tree()["meta"] = raw.tree().contains("meta") ? raw.tree()["meta"] : models::Json::object();
+  ramp->set_array("data", raw.array("data").cast(models::DType::kFloat32));
+  for (const char* n : {"zeroframe", "pixeldq", "groupdq", "err", "refout"}) {
+    if (raw.has_array(n)) ramp->set_array(n, raw.array(n));
+  }
+  for (auto& name : raw.table_names()) ramp->set_table(name, raw.table(name));
+  ramp->fits_extras() = raw.fits_extras();
+  ramp->set_source_path(raw.source_path());
+  return ramp;
 }
 
 steps::RampShape ramp_shape(const models::DataModel& model, const std::string& name) {
@@ -58,14 +75,18 @@ bool has_zeroframe(const models::DataModel& model) {
   return model.has_array("zeroframe") && zf && zf->is_boolean() && zf->get<bool>();
 }
 
-std::shared_ptr<models::DataModel> open_reference(const Step& step, const std::string& reftype,
-                                                  const std::string& model_type) {
+std::shared_ptr<models::DataModel> open_reference(
+    const Step& step, const std::string& reftype, const std::string& model_type,
+    std::vector<std::string> arrays, std::optional<models::OpenOptions::PlaneRange> planes) {
   const std::string path = step.reference_path(reftype);
   if (path.empty() || path == "N/A") {
     throw ReferenceFileError("Step '" + step.name() + "' has no " + reftype + " reference file");
   }
+  models::OpenOptions options;
+  if (!arrays.empty()) options.arrays = std::move(arrays);
+  options.planes = std::move(planes);
   try {
-    return models::open_as(path, model_type);
+    return models::open_as(path, model_type, options);
   } catch (const std::exception& e) {
     throw ReferenceFileError("Cannot read the " + reftype + " reference file '" + path + "' as " +
                              model_type + ": " + e.what());
@@ -81,8 +102,8 @@ std::string ref_name(const models::DataModel& ref) {
 }  // namespace
 
 template <class T>
-std::vector<T> reference_array(const models::DataModel& ref, const std::string& name,
-                               const models::DataModel& sci, bool cut) {
+RefArray<T> reference_array(const models::DataModel& ref, const std::string& name,
+                            const models::DataModel& sci, bool cut) {
   if (!ref.has_array(name)) {
     throw ReferenceFileError("Reference file '" + ref_name(ref) + "' has no '" + name + "' array");
   }
@@ -105,7 +126,7 @@ std::vector<T> reference_array(const models::DataModel& ref, const std::string& 
   rw.xsize = nx;
   rw.ysize = ny;
   if (nx == sw.xsize && ny == sw.ysize && (!cut || steps::ref_matches_sci(rw, sw))) {
-    return {all.begin(), all.end()};
+    return RefArray<T>(a);  // the model's buffer (or the converted copy), no further copy
   }
   if (!cut) {
     throw ReferenceFileError("Reference file '" + ref_name(ref) + "' array '" + name +
@@ -113,7 +134,13 @@ std::vector<T> reference_array(const models::DataModel& ref, const std::string& 
                              std::to_string(sw.ysize) + "x" + std::to_string(sw.xsize));
   }
   try {
-    return steps::cut_to_subarray<T>(all, nplanes, rw, sw);
+    auto held = std::make_shared<std::vector<T>>(steps::cut_to_subarray<T>(all, nplanes, rw, sw));
+    std::vector<std::int64_t> cut_shape(s.begin(), s.end());
+    cut_shape[cut_shape.size() - 1] = sw.xsize;
+    cut_shape[cut_shape.size() - 2] = sw.ysize;
+    T* p0 = held->data();
+    return RefArray<T>(models::Array::share(models::dtype_of<T>(), std::move(cut_shape),
+                                            std::shared_ptr<void>(held, p0)));
   } catch (const std::invalid_argument& e) {
     throw ReferenceFileError("Reference file '" + ref_name(ref) + "' array '" + name + "' (shape " +
                              a.shape_string() +
@@ -121,11 +148,11 @@ std::vector<T> reference_array(const models::DataModel& ref, const std::string& 
   }
 }
 
-template std::vector<float> reference_array<float>(const models::DataModel&, const std::string&,
-                                                   const models::DataModel&, bool);
-template std::vector<std::uint32_t> reference_array<std::uint32_t>(const models::DataModel&,
-                                                                   const std::string&,
-                                                                   const models::DataModel&, bool);
+template RefArray<float> reference_array<float>(const models::DataModel&, const std::string&,
+                                                const models::DataModel&, bool);
+template RefArray<std::uint32_t> reference_array<std::uint32_t>(const models::DataModel&,
+                                                                const std::string&,
+                                                                const models::DataModel&, bool);
 
 void mark_skipped(models::DataModel& model, const std::string& key) {
   model.set_meta("meta.cal_step." + key, "SKIPPED");

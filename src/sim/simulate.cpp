@@ -415,9 +415,12 @@ RampTruth write_uncal(const Plan& p, const PixelModel& pm, const std::vector<flo
                       const std::vector<CosmicRay>& crs, const fs::path& path) {
   const SimulationConfig& c = p.c;
   const std::int64_t nx = p.nx, ny = p.ny, npix = nx * ny;
-  models::RampModel model;
-  model.set_array("data", Array::allocate(DType::kFloat32, {c.nints, c.ngroups, ny, nx}));
-  float* cube = model.data<float>("data");
+  // Raw exposures are Level1bModel files with uint16 SCI (BZERO 32768), as downlinked.
+  auto model_ptr = models::create_model("Level1bModel");
+  models::DataModel& model = *model_ptr;
+  model.set_array("data", Array::allocate(DType::kUint16, {c.nints, c.ngroups, ny, nx}));
+  std::uint16_t* cube = model.data<std::uint16_t>("data");
+  std::vector<float> acc(npix);  // the group being read, before digitisation
   // Per-pixel state and properties of the exposure region.
   std::vector<float> erate(npix), inv_gain(npix), bias(npix), rn(npix), nl(npix), q(npix),
       sig(npix);
@@ -438,7 +441,8 @@ RampTruth write_uncal(const Plan& p, const PixelModel& pm, const std::vector<flo
   for (int it = 0; it < c.nints; ++it) {
     std::fill(q.begin(), q.end(), 0.0f);
     for (int g = 0; g < c.ngroups; ++g) {
-      float* out = cube + (static_cast<std::int64_t>(it) * c.ngroups + g) * npix;
+      std::uint16_t* out16 = cube + (static_cast<std::int64_t>(it) * c.ngroups + g) * npix;
+      float* out = acc.data();
       std::fill(sig.begin(), sig.end(), 0.0f);
       while (next_cr < crs.size() && crs[next_cr].integration == it && crs[next_cr].group == g) {
         const CosmicRay& cr = crs[next_cr++];
@@ -485,7 +489,8 @@ RampTruth write_uncal(const Plan& p, const PixelModel& pm, const std::vector<flo
               s += k * sig[yy * nx + xx];
             }
           const std::int64_t i = y * nx + x;
-          out[i] = static_cast<float>(std::clamp(std::round(bias[i] + s + out[i]), 0.0, 65535.0));
+          out16[i] = static_cast<std::uint16_t>(
+              std::clamp(std::round(bias[i] + s + out[i]), 0.0, 65535.0));
         }
     }
   }

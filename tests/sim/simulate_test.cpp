@@ -55,9 +55,10 @@ TEST(Simulate, UncalRoundTrip) {
   c.ngroups = 4;
   auto r = stpipe::sim::simulate(c);
   auto m = stpipe::models::open(r.uncal);
-  EXPECT_EQ(m->model_type(), "RampModel");
+  // Raw exposures are written as JWST's are: Level1bModel, SCI uint16 with BZERO 32768.
+  EXPECT_EQ(m->model_type(), "Level1bModel");
   const auto& a = m->array("data");
-  EXPECT_EQ(a.dtype(), stpipe::models::DType::kFloat32);
+  EXPECT_EQ(a.dtype(), stpipe::models::DType::kUint16);
   EXPECT_EQ(a.shape(), (std::vector<std::int64_t>{2, 4, 64, 64}));
   EXPECT_EQ(m->meta_string("meta.instrument.name"), "NIRCAM");
   EXPECT_EQ(m->meta_string("meta.instrument.detector"), "NRCA1");
@@ -95,7 +96,7 @@ TEST(Simulate, PhysicsSanity) {
   TempDir d;
   SimulationConfig c = small(d.path());
   auto r = stpipe::sim::simulate(c);
-  auto m = stpipe::models::open(r.uncal);
+  auto m = stpipe::models::open_as(r.uncal, "RampModel");  // data as float32
   const float* data = m->data<float>("data");
   const std::int64_t n = 64 * 64, ng = c.ngroups;
   auto truth = stpipe::models::open(r.truth_rate);

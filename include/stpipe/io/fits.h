@@ -35,7 +35,9 @@ FitsSummary summarize_fits(const std::filesystem::path& path);
 
 /// Reads `path` into `model` (whose class and schema are already chosen). Throws IoError naming
 /// the file and HDU/keyword on malformed input or arrays that cannot take the schema's type.
-void read_fits(const std::filesystem::path& path, models::DataModel& model);
+/// `options` limits what is read (see models::OpenOptions).
+void read_fits(const std::filesystem::path& path, models::DataModel& model,
+               const models::OpenOptions& options = {});
 
 /// Writes `model` to `path` atomically (temporary file, then rename). `asdf_extension` adds the
 /// ASDF BINTABLE with `_fits_hash`. Throws IoError naming the file.

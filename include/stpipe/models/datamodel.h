@@ -124,12 +124,17 @@ class DataModel {
   Table& table(std::string_view name);
   const Table& table(std::string_view name) const;
   void set_table(const std::string& name, Table table);
+  void remove_table(std::string_view name);
   std::vector<std::string> table_names() const;
 
   // ---- files ----
   /// Writes .fits (with the ASDF extension for science models) or .asdf, by extension, replacing
   /// the target atomically. Sets meta.filename, meta.model_type, meta.date first. Throws IoError.
   void save(const std::filesystem::path& path);
+  /// True when the model was read with OpenOptions that left out arrays, tables or planes;
+  /// save() then throws IoError instead of writing an incomplete product.
+  bool partial() const { return partial_; }
+  void set_partial(bool p) { partial_ = p; }
   /// The file the model was read from (empty if built in memory).
   const std::filesystem::path& source_path() const { return source_path_; }
   void set_source_path(std::filesystem::path p) { source_path_ = std::move(p); }
@@ -156,6 +161,7 @@ class DataModel {
   std::vector<std::string> load_warnings_;
   std::filesystem::path source_path_;
   bool strict_ = false;
+  bool partial_ = false;
 };
 
 // ---- typed models (stdatamodels class names; schema in schemas/<schema>.schema.yaml) ----
@@ -199,15 +205,34 @@ class LinearityModel : public DataModel {
 /// `reference` is set) that keeps every HDU.
 std::shared_ptr<DataModel> create_model(const std::string& model_type, bool reference = false);
 
+/// Which parts of a file `open`/`open_as` read. The default reads everything. `arrays` limits
+/// the arrays read to the named ones (schema names: "data", "dq", ...); an empty list reads the
+/// metadata only. A limited read skips the tables not named (DQ_DEF comes with DQ) and the HDUs
+/// the schema does not know, and marks the model partial, so it cannot be saved over a complete
+/// file by mistake.
+/// `planes` (with `arrays`) reads only leading-axis planes [first, first + count) of the named
+/// array, e.g. the dark frames a science readout uses; the array's first axis is then `count`.
+struct OpenOptions {
+  std::optional<std::vector<std::string>> arrays;
+  struct PlaneRange {
+    std::string array;
+    std::int64_t first = 0, count = 0;
+  };
+  std::optional<PlaneRange> planes;
+  bool wants(std::string_view array) const;
+  bool limited() const { return arrays.has_value(); }
+};
+
 /// Opens a .fits/.fits.gz or .asdf file, choosing the class as stdatamodels does: DATAMODL
 /// (meta.model_type), else 4-D SCI without DQ -> RampModel, else REFTYPE -> the reference model
 /// of that type, else by SCI ndim (2 ImageModel, 3 CubeModel, 4 RampModel). Throws IoError naming
 /// the file (and the HDU/keyword) for unreadable or malformed input.
-std::shared_ptr<DataModel> open(const std::filesystem::path& path);
+std::shared_ptr<DataModel> open(const std::filesystem::path& path, const OpenOptions& options = {});
 
 /// Opens `path` as class `model_type` regardless of DATAMODL (e.g. "DarkModel").
 std::shared_ptr<DataModel> open_as(const std::filesystem::path& path,
-                                   const std::string& model_type);
+                                   const std::string& model_type,
+                                   const OpenOptions& options = {});
 
 /// A new model of class `model_type` holding a copy of `model`'s metadata, tables, extra FITS
 /// content and arrays; arrays the target schema defines are converted to its dtype (e.g.

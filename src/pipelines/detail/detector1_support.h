@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -16,9 +17,13 @@
 
 namespace stpipe::detector1 {
 
-/// The data model inside `input` (opening a path). Throws ValidationError naming the step when
-/// the input is not a data model.
+/// The data model inside `input` (opening a path); a Level1bModel comes back as a RampModel
+/// (to_ramp_model). Throws ValidationError naming the step when the input is not a data model.
 std::shared_ptr<models::DataModel> science_model(const Step& step, const Datum& input);
+
+/// A RampModel holding `raw`'s metadata, tables and arrays, data converted to float32 (the
+/// conversion jwst makes from a Level1bModel).
+std::shared_ptr<models::DataModel> to_ramp_model(const models::DataModel& raw);
 
 /// The 4-D shape of array `name` (default "data"). Throws ValidationError if it is not 4-D.
 steps::RampShape ramp_shape(const models::DataModel& model, const std::string& name = "data");
@@ -35,17 +40,53 @@ bool is_miri(const models::DataModel& model);
 /// True when the model carries a usable ZEROFRAME (meta.exposure.zero_frame and the array).
 bool has_zeroframe(const models::DataModel& model);
 
-/// Opens the step's `reftype` reference as class `model_type`. Throws ReferenceFileError
-/// naming the reftype and file when it cannot be read.
-std::shared_ptr<models::DataModel> open_reference(const Step& step, const std::string& reftype,
-                                                  const std::string& model_type);
+/// Opens the step's `reftype` reference as class `model_type`, reading only `arrays` (all when
+/// empty) and, with `planes`, only those planes of one array: a step reads what it uses, not
+/// every extension of the file. Throws ReferenceFileError naming the reftype and file when it
+/// cannot be read.
+std::shared_ptr<models::DataModel> open_reference(
+    const Step& step, const std::string& reftype, const std::string& model_type,
+    std::vector<std::string> arrays = {},
+    std::optional<models::OpenOptions::PlaneRange> planes = std::nullopt);
+
+/// A reference array as a step uses it: the model's own buffer when neither a subarray cut nor
+/// a type conversion was needed (no copy), else a buffer of its own. The reference model is the
+/// step's alone (open_reference reads a fresh one), so mutable_span() may change it in place.
+template <class T>
+class RefArray {
+ public:
+  RefArray() = default;
+  explicit RefArray(models::Array a) : a_(std::move(a)) {}
+  /// `n` zeros (a reference without the optional array).
+  static RefArray zeros(std::size_t n) {
+    return RefArray(models::Array::allocate(models::dtype_of<T>(), {static_cast<std::int64_t>(n)}));
+  }
+  std::span<const T> span() const {
+    if (a_.empty()) return {};
+    return {a_.template data<T>(), a_.size()};
+  }
+  operator std::span<const T>() const { return span(); }
+  std::span<T> mutable_span() {
+    if (a_.empty()) return {};
+    return {a_.template data<T>(), a_.size()};
+  }
+  std::size_t size() const { return a_.empty() ? 0 : a_.size(); }
+  bool empty() const { return size() == 0; }
+  const T* data() const { return span().data(); }
+  const T* begin() const { return data(); }
+  const T* end() const { return data() + size(); }
+  const T& operator[](std::size_t i) const { return data()[i]; }
+
+ private:
+  models::Array a_;
+};
 
 /// Reference array `name` as T, cut to the science window as jwst's get_subarray_model does
 /// (`cut` false: the shape must match the science plane). The leading axes are kept as planes.
 /// Throws ReferenceFileError naming the file and the array on a missing array or bad shape.
 template <class T>
-std::vector<T> reference_array(const models::DataModel& ref, const std::string& name,
-                               const models::DataModel& sci, bool cut = true);
+RefArray<T> reference_array(const models::DataModel& ref, const std::string& name,
+                            const models::DataModel& sci, bool cut = true);
 
 /// Typed span over a model array. Throws ValidationError on an absent array or dtype mismatch.
 template <class T>

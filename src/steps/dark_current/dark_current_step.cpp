@@ -2,6 +2,7 @@
 #include "stpipe/steps/dark_current_step.h"
 
 #include "pipelines/detail/detector1_support.h"
+#include "stpipe/io/fits.h"
 #include "stpipe/steps/dark_current.h"
 
 namespace stpipe {
@@ -12,8 +13,38 @@ Datum DarkCurrentStep::process(const Datum& input) {
   auto m = science_model(*this, input);
   const auto shape = ramp_shape(*m);
   const bool miri = is_miri(*m);
-  auto ref = open_reference(*this, "dark", miri ? "DarkMIRIModel" : "DarkModel");
+  const std::string dark_type = miri ? "DarkMIRIModel" : "DarkModel";
   const std::string path = reference_path("dark");
+  const auto t = readout_timing(*m);
+  // Real darks hold many more frames than a readout uses: read only the frames this readout
+  // needs (stcal touches no others) when the dark is a plain 3-D frame stack long enough to
+  // need no extrapolation. The header is read first to decide.
+  std::optional<models::OpenOptions::PlaneRange> frames;
+  {
+    models::OpenOptions header_only;
+    header_only.arrays.emplace();
+    std::shared_ptr<models::DataModel> h;
+    try {
+      h = models::open_as(path, dark_type, header_only);
+    } catch (const std::exception& e) {
+      throw ReferenceFileError("Cannot read the dark reference file '" + path + "' as " +
+                               dark_type + ": " + e.what());
+    }
+    const int dnf = static_cast<int>(h->meta_int("meta.exposure.nframes", 1));
+    const int dgg = static_cast<int>(h->meta_int("meta.exposure.groupgap", 0));
+    auto summary = io::summarize_fits(path);
+    const io::HduInfo* sci = path.size() > 5 && path.substr(path.size() - 5) == ".asdf"
+                                 ? nullptr
+                                 : summary.find("SCI");
+    if (sci && sci->shape.size() == 3 && dnf == 1 && dgg == 0 && t.nframes >= 1 &&
+        t.groupgap >= 0) {
+      const std::int64_t needed =
+          shape.ngroups > 0 ? (shape.ngroups - 1) * (t.nframes + t.groupgap) + t.nframes : 0;
+      if (needed >= 2 && needed < sci->shape[0]) frames = {{"data", 0, needed}};
+    }
+  }
+  auto ref = open_reference(*this, "dark", dark_type, {"data", "dq", "average_dark_current"},
+                            frames);
   if (!ref->has_array("data")) {
     throw ReferenceFileError("Dark reference file '" + path + "' has no SCI array");
   }
@@ -31,10 +62,8 @@ Datum DarkCurrentStep::process(const Datum& input) {
   dr.ngroups = ds[ds.size() - 3];
   dr.nframes = static_cast<int>(ref->meta_int("meta.exposure.nframes", 1));
   dr.groupgap = static_cast<int>(ref->meta_int("meta.exposure.groupgap", 0));
-  std::vector<std::uint32_t> ddq = ref->has_array("dq")
-                                       ? reference_array<std::uint32_t>(*ref, "dq", *m, false)
-                                       : std::vector<std::uint32_t>(shape.npix(), 0);
-  const auto t = readout_timing(*m);
+  auto ddq = ref->has_array("dq") ? reference_array<std::uint32_t>(*ref, "dq", *m, false)
+                                  : RefArray<std::uint32_t>::zeros(shape.npix());
   const std::int64_t istart = m->meta_int("meta.exposure.integration_start", 1);
   if (!is_none("dark_output")) {
     auto avg = steps::averaged_dark(shape, t.nframes, t.groupgap, dark, dr);
@@ -64,7 +93,7 @@ Datum DarkCurrentStep::process(const Datum& input) {
   std::optional<float> user;
   if (!is_none("average_dark_current"))
     user = static_cast<float>(get<double>("average_dark_current"));
-  std::vector<float> ref_avg;
+  RefArray<float> ref_avg;
   if (ref->has_array("average_dark_current")) {
     const auto& a = ref->array("average_dark_current");
     if (static_cast<std::int64_t>(a.size()) == shape.npix())

@@ -10,24 +10,14 @@ using namespace detector1;
 
 Datum DQInitStep::process(const Datum& input) {
   auto m = science_model(*this, input);
-  if (m->model_type() != "RampModel") {
-    // jwst converts raw (Level1b) exposures to a RampModel here: data as float32, empty DQ.
-    auto ramp = models::create_model("RampModel");
-    ramp->tree()["meta"] = m->tree().contains("meta") ? m->tree()["meta"] : models::Json::object();
-    ramp->set_array("data", m->array("data").cast(models::DType::kFloat32));
-    for (const char* n : {"zeroframe", "pixeldq", "groupdq", "err", "refout"}) {
-      if (m->has_array(n)) ramp->set_array(n, m->array(n));
-    }
-    ramp->set_source_path(m->source_path());
-    m = ramp;
-  }
+  if (m->model_type() != "RampModel") m = to_ramp_model(*m);
   const auto shape = ramp_shape(*m);
   auto gdq =
       ensure_shaped<std::uint8_t>(*m, "groupdq", {shape.nints, shape.ngroups, shape.ny, shape.nx});
   auto pdq = ensure_shaped<std::uint32_t>(*m, "pixeldq", {shape.ny, shape.nx});
-  auto mask_model = open_reference(*this, "mask", "MaskModel");
+  auto mask_model = open_reference(*this, "mask", "MaskModel", {"dq"});
   auto mask = reference_array<std::uint32_t>(*mask_model, "dq", *m);
-  std::vector<std::uint32_t> user;
+  RefArray<std::uint32_t> user;
   if (!is_none("user_supplied_dq")) {
     const std::string path = get<std::string>("user_supplied_dq");
     std::shared_ptr<models::DataModel> u;

@@ -24,7 +24,7 @@ Datum FlatFieldStep::process(const Datum& input) {
       throw ReferenceFileError("Cannot read user_supplied_flat '" + path + "': " + e.what());
     }
   } else {
-    flat = open_reference(*this, "flat", "FlatModel");
+    flat = open_reference(*this, "flat", "FlatModel", {"data", "dq", "err"});
   }
   auto fdata = reference_array<float>(*flat, "data", *m);
   const std::size_t npix = static_cast<std::size_t>(ds[ds.size() - 1] * ds[ds.size() - 2]);
@@ -33,11 +33,10 @@ Datum FlatFieldStep::process(const Datum& input) {
                              "' is not a single 2-D plane (" + flat->array("data").shape_string() +
                              ")");
   }
-  std::vector<std::uint32_t> fdq = flat->has_array("dq")
-                                       ? reference_array<std::uint32_t>(*flat, "dq", *m)
-                                       : std::vector<std::uint32_t>(npix, 0);
-  std::vector<float> ferr = flat->has_array("err") ? reference_array<float>(*flat, "err", *m)
-                                                   : std::vector<float>(npix, 0.0f);
+  auto fdq = flat->has_array("dq") ? reference_array<std::uint32_t>(*flat, "dq", *m)
+                                   : RefArray<std::uint32_t>::zeros(npix);
+  auto ferr = flat->has_array("err") ? reference_array<float>(*flat, "err", *m)
+                                     : RefArray<float>::zeros(npix);
   steps::FlatFieldTarget t;
   t.nplanes = ds.size() == 3 ? ds[0] : 1;
   t.ny = ds[ds.size() - 2];

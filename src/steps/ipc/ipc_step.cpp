@@ -11,7 +11,7 @@ using namespace detector1;
 Datum IPCStep::process(const Datum& input) {
   auto m = science_model(*this, input);
   const auto shape = ramp_shape(*m);
-  auto ref = open_reference(*this, "ipc", "IPCModel");
+  auto ref = open_reference(*this, "ipc", "IPCModel", {"data"});
   if (!ref->has_array("data")) {
     throw ReferenceFileError("IPC reference file '" + reference_path("ipc") + "' has no SCI array");
   }
@@ -26,7 +26,8 @@ Datum IPCStep::process(const Datum& input) {
   } else if (k.ndim() == 4) {
     kh = k.shape()[0];
     kw = k.shape()[1];
-    kernel = reference_array<float>(*ref, "data", *m);
+    auto cut = reference_array<float>(*ref, "data", *m);
+    kernel.assign(cut.begin(), cut.end());
   } else {
     throw ReferenceFileError("IPC reference file '" + reference_path("ipc") +
                              "' kernel has shape " + k.shape_string() + ": expected 2-D or 4-D");

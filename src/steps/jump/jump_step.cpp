@@ -11,8 +11,8 @@ using namespace detector1;
 Datum JumpStep::process(const Datum& input) {
   auto m = science_model(*this, input);
   const auto shape = ramp_shape(*m);
-  auto gain_model = open_reference(*this, "gain", "GainModel");
-  auto rn_model = open_reference(*this, "readnoise", "ReadnoiseModel");
+  auto gain_model = open_reference(*this, "gain", "GainModel", {"data"});
+  auto rn_model = open_reference(*this, "readnoise", "ReadnoiseModel", {"data"});
   auto gain = reference_array<float>(*gain_model, "data", *m);
   auto rn = reference_array<float>(*rn_model, "data", *m);
   if (get<bool>("expand_large_events") || get<bool>("find_showers")) {

@@ -1,7 +1,6 @@
 // RampFitStep::process: stcal OLS_C ramp fitting into a rate ImageModel and a rateints CubeModel.
 #include "stpipe/steps/ramp_fit_step.h"
 
-#include <cstring>
 
 #include "pipelines/detail/detector1_support.h"
 #include "stpipe/steps/dqflags.h"
@@ -13,22 +12,24 @@ using namespace detector1;
 
 namespace {
 
-// A rate product of class `type` with the ramp's metadata and the fitted arrays.
+// A rate product of class `type` with the ramp's metadata and zeroed output arrays; `views`
+// points the fitter at them (it writes straight into the model, no copy afterwards).
 std::shared_ptr<models::DataModel> make_rate(const models::DataModel& ramp, const char* type,
-                                             std::vector<std::int64_t> shape,
-                                             steps::RateProduct& r) {
+                                             const std::vector<std::int64_t>& shape,
+                                             steps::RateArrays& views) {
   auto out = models::create_model(type);
   out->tree()["meta"] = ramp.tree().contains("meta") ? ramp.tree()["meta"] : models::Json::object();
-  auto put = [&](const char* name, auto& v, models::DType dt) {
-    auto a = models::Array::allocate(dt, shape);
-    std::memcpy(a.raw(), v.data(), v.size() * sizeof(v[0]));
-    out->set_array(name, a);
+  auto add = [&](const char* name, models::DType dt) -> models::Array& {
+    out->set_array(name, models::Array::allocate(dt, shape));
+    return out->array(name);
   };
-  put("data", r.slope, models::DType::kFloat32);
-  put("dq", r.dq, models::DType::kUint32);
-  put("err", r.err, models::DType::kFloat32);
-  put("var_poisson", r.var_poisson, models::DType::kFloat32);
-  put("var_rnoise", r.var_rnoise, models::DType::kFloat32);
+  auto f32 = [](models::Array& a) { return std::span<float>(a.data<float>(), a.size()); };
+  views.slope = f32(add("data", models::DType::kFloat32));
+  auto& dq = add("dq", models::DType::kUint32);
+  views.dq = {dq.data<std::uint32_t>(), dq.size()};
+  views.err = f32(add("err", models::DType::kFloat32));
+  views.var_poisson = f32(add("var_poisson", models::DType::kFloat32));
+  views.var_rnoise = f32(add("var_rnoise", models::DType::kFloat32));
   out->set_source_path(ramp.source_path());
   return out;
 }
@@ -39,8 +40,8 @@ Datum RampFitStep::process(const Datum& input) {
   rateints_.reset();
   auto m = science_model(*this, input);
   const auto shape = ramp_shape(*m);
-  auto gain_model = open_reference(*this, "gain", "GainModel");
-  auto rn_model = open_reference(*this, "readnoise", "ReadnoiseModel");
+  auto gain_model = open_reference(*this, "gain", "GainModel", {"data"});
+  auto rn_model = open_reference(*this, "readnoise", "ReadnoiseModel", {"data"});
   auto gain = reference_array<float>(*gain_model, "data", *m);
   auto rn = reference_array<float>(*rn_model, "data", *m);
   if (get<bool>("save_opt")) log().warn("save_opt: the optional fit results are not written");
@@ -76,14 +77,16 @@ Datum RampFitStep::process(const Datum& input) {
   steps::RampFitParams p;
   p.suppress_one_group = get<bool>("suppress_one_group");
   p.numpy1_readnoise = get<bool>("numpy1_readnoise");
-  auto r = steps::fit_ramps(in, p);
-  if (r.all_saturated) {
+  steps::RateArrays rate_views, rateints_views;
+  auto rate = make_rate(*m, "ImageModel", {shape.ny, shape.nx}, rate_views);
+  auto rateints = make_rate(*m, "CubeModel", {shape.nints, shape.ny, shape.nx}, rateints_views);
+  auto stats = steps::fit_ramps(in, p, rate_views, rateints_views, nullptr);
+  if (stats.all_saturated) {
     log().error("Every pixel is saturated in the first group: no rate product (as jwst)");
     mark_skipped(*m, cal_step_key());
     return Datum();
   }
-  auto rate = make_rate(*m, "ImageModel", {shape.ny, shape.nx}, r.rate);
-  rateints_ = make_rate(*m, "CubeModel", {shape.nints, shape.ny, shape.nx}, r.rateints);
+  rateints_ = rateints;
   rateints_->set_meta("meta.cal_step.ramp_fit", "COMPLETE");
   ModelProduct ri(rateints_);
   for (const auto& [t, name] : reference_files_used()) ri.record_reference(t, name);

@@ -11,11 +11,10 @@ using namespace detector1;
 Datum SuperBiasStep::process(const Datum& input) {
   auto m = science_model(*this, input);
   const auto shape = ramp_shape(*m);
-  auto ref = open_reference(*this, "superbias", "SuperBiasModel");
+  auto ref = open_reference(*this, "superbias", "SuperBiasModel", {"data", "dq"});
   auto bias = reference_array<float>(*ref, "data", *m);
-  std::vector<std::uint32_t> bdq = ref->has_array("dq")
-                                       ? reference_array<std::uint32_t>(*ref, "dq", *m)
-                                       : std::vector<std::uint32_t>(bias.size(), 0);
+  auto bdq = ref->has_array("dq") ? reference_array<std::uint32_t>(*ref, "dq", *m)
+                                  : RefArray<std::uint32_t>::zeros(bias.size());
   std::span<float> zf;
   if (has_zeroframe(*m)) zf = span_of<float>(*m, "zeroframe");
   steps::subtract_superbias(shape, span_of<float>(*m, "data"),
