@@ -97,7 +97,9 @@ Datum Pipeline::process(const Datum& input) {
   if (!is_linear()) {
     throw StepError(class_name() + " must implement process(): it is not a linear pipeline");
   }
-  Datum x = input;
+  // The pipeline owns its working product: a raw exposure opened by run() is released as soon
+  // as the first step has replaced it (e.g. the uint16 Level1bModel once dq_init made a ramp).
+  Datum x = take_input(input);
   bool started = start_step_.empty();
   stopped_early_ = false;
   state_file_.clear();

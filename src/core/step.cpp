@@ -500,14 +500,16 @@ fs::path Step::save_model(Product& product, std::optional<int> idx, bool force,
   return path;
 }
 
+fs::path Step::input_path(const Datum& input) const {
+  fs::path p = input.path();
+  if (p.is_relative() && !input_dir_.empty() && !fs::exists(p)) p = fs::path(input_dir_) / p;
+  if (!is_none("input_dir") && p.is_relative()) p = fs::path(get<std::string>("input_dir")) / p;
+  return p;
+}
+
 ProductPtr Step::open_model(const Datum& input) const {
   if (input.is_product()) return input.product();
-  if (input.is_path()) {
-    fs::path p = input.path();
-    if (p.is_relative() && !input_dir_.empty() && !fs::exists(p)) p = fs::path(input_dir_) / p;
-    if (!is_none("input_dir") && p.is_relative()) p = fs::path(get<std::string>("input_dir")) / p;
-    return open_product(p);
-  }
+  if (input.is_path()) return open_product(input_path(input));
   throw IoError("Step '" + name_ + "' expects a model or a file name, got " + input.describe());
 }
 
@@ -563,6 +565,13 @@ void Step::resolve_references(Product& product) {
 }
 
 Datum Step::prefetch(const Datum& input) { return input; }
+
+Datum Step::take_input(const Datum& input) {
+  if (run_args_ != &input) return input;
+  Datum taken = std::move(*run_args_);
+  *run_args_ = Datum();
+  return taken;
+}
 
 // ---------------------------------------------------------------- run
 
@@ -627,6 +636,11 @@ Datum Step::run(const Datum& input) {
     }
     if (!not_applicable) {
       try {
+        struct Release {  // take_input() may take `args` over only during process()
+          Datum*& slot;
+          ~Release() { slot = nullptr; }
+        } release{run_args_};
+        run_args_ = &args;
         result = process(args);
       } catch (const Error&) {
         throw;

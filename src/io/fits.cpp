@@ -505,7 +505,7 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
     first += plane * planes->first;
     shape[0] = planes->count;
   }
-  Array a = Array::allocate(dtype, shape);
+  Array a = Array::uninitialized(dtype, shape);  // the read fills every element
   LONGLONG n = static_cast<LONGLONG>(a.size());
   if (n > 0) {
     int status = 0, anynul = 0;

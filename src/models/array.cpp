@@ -128,15 +128,21 @@ void convert(D* dst, const S* src, std::size_t n) {
 
 std::size_t Array::size() const { return product(shape_); }
 
-Array Array::allocate(DType dtype, std::vector<std::int64_t> shape) {
+namespace {
+Array make_array(DType dtype, std::vector<std::int64_t> shape, bool zero) {
   std::size_t bytes = product(shape) * dtype_size(dtype);
-  Array a;
-  a.dtype_ = dtype;
-  a.shape_ = std::move(shape);
-  // Zero pages are mapped lazily (huge pages for big arrays), so untouched zeros cost nothing.
-  void* p = util::big_alloc(bytes);
-  a.buffer_ = std::shared_ptr<void>(p, [bytes](void* q) { util::big_free(q, bytes); });
-  return a;
+  void* p = util::big_alloc(bytes, zero);
+  return Array::share(dtype, std::move(shape),
+                      std::shared_ptr<void>(p, [bytes](void* q) { util::big_free(q, bytes); }));
+}
+}  // namespace
+
+Array Array::allocate(DType dtype, std::vector<std::int64_t> shape) {
+  return make_array(dtype, std::move(shape), true);
+}
+
+Array Array::uninitialized(DType dtype, std::vector<std::int64_t> shape) {
+  return make_array(dtype, std::move(shape), false);
 }
 
 Array Array::full(DType dtype, std::vector<std::int64_t> shape, double value) {
@@ -190,14 +196,14 @@ void Array::set_double(std::size_t i, double v) {
 }
 
 Array Array::copy() const {
-  Array a = allocate(dtype_, shape_);
+  Array a = uninitialized(dtype_, shape_);
   if (nbytes()) std::memcpy(a.raw(), raw(), nbytes());
   return a;
 }
 
 Array Array::cast(DType dtype) const {
   if (dtype == dtype_) return copy();
-  Array a = allocate(dtype, shape_);
+  Array a = uninitialized(dtype, shape_);
   std::size_t n = size();
   dispatch(dtype, [&](auto dtag) {
     using D = decltype(dtag);

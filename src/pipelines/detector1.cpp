@@ -2,6 +2,7 @@
 #include "stpipe/pipelines/detector1.h"
 
 #include "pipelines/detail/detector1_support.h"
+#include "stpipe/io/fits.h"
 #include "stpipe/steps/ramp_fit_step.h"
 
 namespace stpipe {
@@ -39,6 +40,27 @@ bool Detector1Pipeline::applies(const std::string& step_name, const Datum& input
   if (step_name == "superbias") return !miri;
   if (step_name == "reset" || step_name == "lastframe") return miri;
   return true;
+}
+
+Datum Detector1Pipeline::prefetch(const Datum& input) {
+  if (input.is_path()) {
+    const std::filesystem::path path = input_path(input);
+    std::string datamodl;
+    if (path.extension() != ".asdf" && std::filesystem::exists(path)) {
+      try {
+        datamodl = io::summarize_fits(path).datamodl;
+      } catch (const std::exception&) {
+        // not FITS: the ordinary open below reports it
+      }
+    }
+    if (datamodl == "Level1bModel") {
+      // jwst's RampModel(level1b): same metadata, tables and arrays, data as float32. Reading
+      // it so skips the uint16 copy and the conversion pass.
+      return Pipeline::prefetch(
+          Datum(ProductPtr(std::make_shared<ModelProduct>(models::open_as(path, "RampModel")))));
+    }
+  }
+  return Pipeline::prefetch(input);
 }
 
 Datum Detector1Pipeline::process(const Datum& input) {

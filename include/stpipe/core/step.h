@@ -215,8 +215,15 @@ class Step {
   virtual Datum prefetch(const Datum& input);
   /// Resolves this step's references for the input product (override_* first).
   void resolve_references(Product& product);
+  /// The file a path input names, resolved as open_model() resolves it (input_dir).
+  std::filesystem::path input_path(const Datum& input) const;
   /// Runs a list of hook strings around the step.
   Datum run_hooks(const char* kind, const Datum& data);
+  /// For process(): `input` itself, taken over when it is the run()'s own copy (a product that
+  /// run() opened from a path), so the caller's reference does not keep it alive while later
+  /// work needs the memory; afterwards `input` is empty. Otherwise (a product the caller still
+  /// holds) a shared copy.
+  Datum take_input(const Datum& input);
 
   std::string name_;
   Step* parent_ = nullptr;
@@ -228,6 +235,7 @@ class Step {
   std::vector<std::pair<std::string, std::string>> refs_used_;
   std::map<std::string, std::string> ref_paths_;
   double elapsed_ = 0;
+  Datum* run_args_ = nullptr;  // run()'s own copy of the input while process() runs
   bool skipped_ = false;
   bool force_save_ = false;
   bool suppress_save_ = false;  ///< a linear pipeline stopped early: no final product

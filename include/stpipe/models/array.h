@@ -72,6 +72,9 @@ class Array {
 
   /// A new zero-filled array. Throws ValidationError for a negative dimension.
   static Array allocate(DType dtype, std::vector<std::int64_t> shape);
+  /// A new array whose contents are unspecified, for a caller that writes every element next
+  /// (a file read, a conversion): it skips the zero fill of a reused buffer.
+  static Array uninitialized(DType dtype, std::vector<std::int64_t> shape);
   /// A new array filled with `value` (converted to dtype).
   static Array full(DType dtype, std::vector<std::int64_t> shape, double value);
   /// Wraps an external buffer without copying; `deleter(data)` runs when the last Array sharing

@@ -30,6 +30,9 @@ class Detector1Pipeline : public Pipeline {
   Datum process(const Datum& input) override;
 
  protected:
+  /// A raw (Level1bModel) file is read straight into a RampModel, its uint16 data converted to
+  /// float32 while reading (what dq_init would do next), then references are prefetched.
+  Datum prefetch(const Datum& input) override;
   /// Instrument branches; also saves the calibrated ramp just before ramp_fit when asked.
   bool applies(const std::string& step_name, const Datum& input) const override;
 };
