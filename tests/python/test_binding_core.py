@@ -150,7 +150,8 @@ def test_exception_mapping(tmp_path):
         sp.call("NoSuchStepAnywhere", None)
 
 
-def test_long_cpp_work_releases_the_gil():
+def test_long_cpp_work_releases_the_gil(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the shell hook writes its input product into the cwd
     import threading
     import time
 
