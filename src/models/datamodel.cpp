@@ -389,6 +389,7 @@ const std::map<std::string, Factory>& registry() {
                                                    {"Level1bModel", &make<Level1bModel>},
                                                    {"ImageModel", &make<ImageModel>},
                                                    {"CubeModel", &make<CubeModel>},
+                                                   {"RampFitOutputModel", &make<RampFitOutputModel>},
                                                    {"MaskModel", &make<MaskModel>},
                                                    {"SaturationModel", &make<SaturationModel>},
                                                    {"SuperBiasModel", &make<SuperBiasModel>},

@@ -29,13 +29,14 @@ const char* const kUncal = "jw99999001001_01101_00001_nrca1_uncal.fits";
 fs::path case_dir(const std::string& c) { return shared_data("vectors/" + c); }
 
 // Bitwise comparison of every array of stages/<stage>/ with the model's (slope -> data).
-void expect_stage(const std::string& c, const std::string& stage, const models::DataModel& m) {
+void expect_stage(const std::string& c, const std::string& stage, const models::DataModel& m,
+                  bool slope_is_data = true) {
   SCOPED_TRACE(c + " stage " + stage);
   int n = 0;
   for (const auto& e : fs::directory_iterator(case_dir(c) / "stages" / stage)) {
     std::string name = e.path().filename().string();
     name = name.substr(0, name.find('.'));
-    const std::string arr = name == "slope" ? "data" : name;
+    const std::string arr = name == "slope" && slope_is_data ? "data" : name;
     NpyArray want = read_npy(e.path());
     ASSERT_TRUE(m.has_array(arr)) << arr;
     const auto& a = m.array(arr);
@@ -96,9 +97,17 @@ TEST(Detector1Vectors, EveryStageThroughStepCallMatchesStcal) {
     x = Step::call("JumpStep", x, go);
     expect_stage(c, "jump", *model(x));
     go.overrides["numpy1_readnoise"] = true;
+    TempDir opt_dir;  // save_opt: the optional results go to <root>_fitopt.fits
+    go.overrides["save_opt"] = true;
+    go.overrides["output_dir"] = opt_dir.path().string();
     auto rf = Step::build("RampFitStep", x, go);
     Datum rate = rf->run(x);
     expect_stage(c, "ramp_fit_rate", *model(rate));
+    const fs::path fitopt = opt_dir.path() / "jw99999001001_01101_00001_nrca1_fitopt.fits";
+    ASSERT_TRUE(fs::exists(fitopt)) << fitopt;
+    auto opt = models::open(fitopt);
+    EXPECT_EQ(opt->model_type(), "RampFitOutputModel");
+    expect_stage(c, "ramp_fit_opt", *opt, /*slope_is_data=*/false);
     EXPECT_EQ(model(rate)->model_type(), "ImageModel");
     auto ri = dynamic_cast<RampFitStep&>(*rf).rateints();
     ASSERT_TRUE(ri);

@@ -6,6 +6,7 @@
 
 #include "stpipe/core/step.h"
 #include "stpipe/models/datamodel.h"
+#include "stpipe/steps/ramp_fit.h"
 
 namespace stpipe {
 
@@ -28,9 +29,9 @@ class RampFitStep : public Step {
     return "algorithm = option('OLS_C', 'OLS', default='OLS_C')  # Fitting algorithm (OLS is an "
            "alias of OLS_C here)\n"
            "int_name = string(default='')  # Unused (jwst compatibility)\n"
-           "save_opt = boolean(default=False)  # Save the optional per-segment results (not "
-           "written here)\n"
-           "opt_name = string(default='')  # Name of the optional output (unused)\n"
+           "save_opt = boolean(default=False)  # Save the optional per-segment results "
+           "(<root>_fitopt.fits)\n"
+           "opt_name = string(default='')  # Base name of the optional output\n"
            "suppress_one_group = boolean(default=True)  # Ramps with one good group get no slope\n"
            "firstgroup = integer(default=None)  # First group used (0-based); earlier ones "
            "DO_NOT_USE\n"
@@ -46,6 +47,9 @@ class RampFitStep : public Step {
   const std::shared_ptr<models::DataModel>& rateints() const { return rateints_; }
 
  private:
+  /// Writes the save_opt results as a RampFitOutputModel (suffix fitopt).
+  void save_optional(const models::DataModel& ramp, const steps::RampShape& shape,
+                     steps::RampFitOptional& opt);
   std::shared_ptr<models::DataModel> rateints_;
 };
 

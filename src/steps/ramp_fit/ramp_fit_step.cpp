@@ -36,6 +36,39 @@ std::shared_ptr<models::DataModel> make_rate(const models::DataModel& ramp, cons
 
 }  // namespace
 
+void RampFitStep::save_optional(const models::DataModel& ramp, const steps::RampShape& shape,
+                                steps::RampFitOptional& opt) {
+  // jwst's RampFitOutputModel, saved as <root>_fitopt.fits (opt_name, when given, is the base).
+  auto out = models::create_model("RampFitOutputModel");
+  out->tree()["meta"] = ramp.tree().contains("meta") ? ramp.tree()["meta"] : models::Json::object();
+  out->set_source_path(ramp.source_path());
+  auto put = [&](const char* name, std::vector<float>& v, std::vector<std::int64_t> s) {
+    auto held = std::make_shared<std::vector<float>>(std::move(v));
+    float* p = held->data();
+    out->set_array(name, models::Array::share(models::DType::kFloat32, std::move(s),
+                                              std::shared_ptr<void>(held, p)));
+  };
+  const std::vector<std::int64_t> seg = {shape.nints, opt.max_segs, shape.ny, shape.nx};
+  put("slope", opt.slope, seg);
+  put("sigslope", opt.sigslope, seg);
+  put("var_poisson", opt.var_poisson, seg);
+  put("var_rnoise", opt.var_rnoise, seg);
+  put("yint", opt.yint, seg);
+  put("sigyint", opt.sigyint, seg);
+  put("pedestal", opt.pedestal, {shape.nints, shape.ny, shape.nx});
+  put("weights", opt.weights, seg);
+  put("crmag", opt.crmag, {shape.nints, opt.max_crs, shape.ny, shape.nx});
+  ModelProduct product(out);
+  if (!is_none("opt_name") && !get<std::string>("opt_name").empty()) {
+    const std::string ext = is_none("output_ext") ? ".fits" : get<std::string>("output_ext");
+    const auto path = make_output_path(get<std::string>("opt_name"), ext, std::string("fitopt"));
+    product.save(path);
+    log().info("Saved model in {}", path.string());
+  } else {
+    save_model(product, std::nullopt, /*force=*/true, std::string("fitopt"));
+  }
+}
+
 Datum RampFitStep::process(const Datum& input) {
   rateints_.reset();
   auto m = science_model(*this, input);
@@ -44,7 +77,6 @@ Datum RampFitStep::process(const Datum& input) {
   auto rn_model = open_reference(*this, "readnoise", "ReadnoiseModel", {"data"});
   auto gain = reference_array<float>(*gain_model, "data", *m);
   auto rn = reference_array<float>(*rn_model, "data", *m);
-  if (get<bool>("save_opt")) log().warn("save_opt: the optional fit results are not written");
   auto gdq = span_of<std::uint8_t>(*m, "groupdq");
   // firstgroup/lastgroup: groups outside [first, last] get DO_NOT_USE (ignored if first >= last).
   {
@@ -80,13 +112,16 @@ Datum RampFitStep::process(const Datum& input) {
   steps::RateArrays rate_views, rateints_views;
   auto rate = make_rate(*m, "ImageModel", {shape.ny, shape.nx}, rate_views);
   auto rateints = make_rate(*m, "CubeModel", {shape.nints, shape.ny, shape.nx}, rateints_views);
-  auto stats = steps::fit_ramps(in, p, rate_views, rateints_views, nullptr);
+  p.save_opt = get<bool>("save_opt");
+  steps::RampFitOptional opt;
+  auto stats = steps::fit_ramps(in, p, rate_views, rateints_views, p.save_opt ? &opt : nullptr);
   if (stats.all_saturated) {
     log().error("Every pixel is saturated in the first group: no rate product (as jwst)");
     mark_skipped(*m, cal_step_key());
     return Datum();
   }
   rateints_ = rateints;
+  if (p.save_opt) save_optional(*m, shape, opt);
   rateints_->set_meta("meta.cal_step.ramp_fit", "COMPLETE");
   ModelProduct ri(rateints_);
   for (const auto& [t, name] : reference_files_used()) ri.record_reference(t, name);
