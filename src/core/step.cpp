@@ -575,7 +575,7 @@ Datum Step::take_input(const Datum& input) {
 
 // ---------------------------------------------------------------- run
 
-Datum Step::run(const Datum& input) {
+Datum Step::run(Datum input) {
   auto t0 = std::chrono::steady_clock::now();
   skipped_ = false;
   log().info("Step {} running with args ({}).", name_, input.describe());
@@ -594,6 +594,7 @@ Datum Step::run(const Datum& input) {
     if (ec) throw IoError("Cannot create output directory '" + dir + "': " + ec.message());
   }
   Datum args = run_hooks("pre_hooks", input);
+  input = Datum();  // `args` is the one copy run() keeps
   bool skip = get<bool>("skip");
   if (skip && !parent_) {
     log().info("Step run as standalone, so skip set to False");

@@ -101,7 +101,11 @@ TEST(Detector1Vectors, EveryStageThroughStepCallMatchesStcal) {
     go.overrides["save_opt"] = true;
     go.overrides["output_dir"] = opt_dir.path().string();
     auto rf = Step::build("RampFitStep", x, go);
+    const Array ramp_before = model(x)->array("data").copy();
     Datum rate = rf->run(x);
+    // The caller still holds the ramp: ramp_fit must not consume it (a pipeline's own product
+    // is fitted band by band and released; that path is checked by the strun test below).
+    EXPECT_TRUE(model(x)->array("data").equals(ramp_before));
     expect_stage(c, "ramp_fit_rate", *model(rate));
     const fs::path fitopt = opt_dir.path() / "jw99999001001_01101_00001_nrca1_fitopt.fits";
     ASSERT_TRUE(fs::exists(fitopt)) << fitopt;

@@ -108,8 +108,10 @@ class Step {
   // ---- work ----
   /// The step's algorithm. The input is a product or file name; return the result.
   virtual Datum process(const Datum& input) = 0;
-  /// Runs the step: hooks, skip, reference files, process, cal_step, saving, logging.
-  Datum run(const Datum& input);
+  /// Runs the step: hooks, skip, reference files, process, cal_step, saving, logging. The input
+  /// is taken by value: a caller that moves its product in (as a linear pipeline does with its
+  /// working product) lets the step own it, so process() may take it over (take_input()).
+  Datum run(Datum input);
 
   /// Builds a configured instance of `class_name` from every layer of the precedence chain and
   /// runs it on `input` (stpipe's Step.call). Throws ConfigError on bad parameters.
@@ -219,10 +221,10 @@ class Step {
   std::filesystem::path input_path(const Datum& input) const;
   /// Runs a list of hook strings around the step.
   Datum run_hooks(const char* kind, const Datum& data);
-  /// For process(): `input` itself, taken over when it is the run()'s own copy (a product that
-  /// run() opened from a path), so the caller's reference does not keep it alive while later
-  /// work needs the memory; afterwards `input` is empty. Otherwise (a product the caller still
-  /// holds) a shared copy.
+  /// For process(): `input` itself, taken over when it is run()'s own copy, so run() does not
+  /// keep it alive while later work needs the memory; afterwards `input` is empty. Otherwise a
+  /// shared copy. Whether anyone else still holds the product is for the caller to check (a
+  /// product the user passed in is still theirs).
   Datum take_input(const Datum& input);
 
   std::string name_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "stpipe/core/step.h"
+#include "stpipe/models/datamodel.h"
 
 namespace stpipe {
 
@@ -26,6 +27,11 @@ class DarkCurrentStep : public Step {
   /// Runs the kernel on the input model (modified in place); throws ReferenceFileError or
   /// ValidationError naming the file/array on bad references or input.
   Datum process(const Datum& input) override;
+
+ private:
+  /// The average_dark_current plane ramp_fit uses (parameter, else the reference's array, else
+  /// its keyword), stored in the science model.
+  void store_average_dark_current(models::DataModel& m, const models::DataModel& ref) const;
 };
 
 }  // namespace stpipe

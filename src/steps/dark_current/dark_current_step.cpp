@@ -9,6 +9,27 @@ namespace stpipe {
 
 using namespace detector1;
 
+void DarkCurrentStep::store_average_dark_current(models::DataModel& m,
+                                                 const models::DataModel& ref) const {
+  const auto shape = ramp_shape(m);
+  // average_dark_current for ramp_fit's Poisson variance (jwst priority order).
+  std::optional<float> user;
+  if (!is_none("average_dark_current"))
+    user = static_cast<float>(get<double>("average_dark_current"));
+  RefArray<float> ref_avg;
+  if (ref.has_array("average_dark_current")) {
+    const auto& a = ref.array("average_dark_current");
+    if (static_cast<std::int64_t>(a.size()) == shape.npix())
+      ref_avg = reference_array<float>(ref, "average_dark_current", m, false);
+  }
+  std::optional<float> ref_scalar;
+  if (auto v = ref.get_meta("meta.exposure.average_dark_current"); v && v->is_number())
+    ref_scalar = v->get<float>();
+  auto plane = steps::resolve_average_dark_current(shape.npix(), user, ref_avg, ref_scalar);
+  auto adc = ensure_shaped<float>(m, "average_dark_current", {shape.ny, shape.nx});
+  std::copy(plane.begin(), plane.end(), adc.begin());
+}
+
 Datum DarkCurrentStep::process(const Datum& input) {
   auto m = science_model(*this, input);
   const auto shape = ramp_shape(*m);
@@ -20,6 +41,12 @@ Datum DarkCurrentStep::process(const Datum& input) {
   // needs (stcal touches no others) when the dark is a plain 3-D frame stack long enough to
   // need no extrapolation. The header is read first to decide.
   std::optional<models::OpenOptions::PlaneRange> frames;
+  // Streaming: when each science group is one dark frame (same nframes and groupgap, enough
+  // frames, a 3-D FITS dark), the frames are read and subtracted a few at a time, so the step
+  // holds 2 dark frames instead of the whole stack. stcal's result is the same: each group only
+  // ever sees its own frame.
+  bool stream = false;
+  std::vector<std::int64_t> sci_shape;
   {
     models::OpenOptions header_only;
     header_only.arrays.emplace();
@@ -36,12 +63,49 @@ Datum DarkCurrentStep::process(const Datum& input) {
     const io::HduInfo* sci = path.size() > 5 && path.substr(path.size() - 5) == ".asdf"
                                  ? nullptr
                                  : summary.find("SCI");
-    if (sci && sci->shape.size() == 3 && dnf == 1 && dgg == 0 && t.nframes >= 1 &&
+    if (sci) sci_shape = sci->shape;
+    stream = sci && sci->shape.size() == 3 && dnf == t.nframes && dgg == t.groupgap &&
+             sci->shape[0] >= shape.ngroups && shape.ngroups > 0 && is_none("dark_output");
+    if (!stream && sci && sci->shape.size() == 3 && dnf == 1 && dgg == 0 && t.nframes >= 1 &&
         t.groupgap >= 0) {
       const std::int64_t needed =
           shape.ngroups > 0 ? (shape.ngroups - 1) * (t.nframes + t.groupgap) + t.nframes : 0;
       if (needed >= 2 && needed < sci->shape[0]) frames = {{"data", 0, needed}};
     }
+  }
+  if (stream) {
+    if (sci_shape[2] != shape.nx || sci_shape[1] != shape.ny) {
+      throw ReferenceFileError("Dark reference file '" + path + "' SCI has shape (" +
+                               std::to_string(sci_shape[0]) + ", " + std::to_string(sci_shape[1]) +
+                               ", " + std::to_string(sci_shape[2]) + "); the science groups are " +
+                               std::to_string(shape.ny) + "x" + std::to_string(shape.nx));
+    }
+    auto ref = open_reference(*this, "dark", dark_type, {"dq", "average_dark_current"});
+    auto ddq = ref->has_array("dq") ? reference_array<std::uint32_t>(*ref, "dq", *m, false)
+                                    : RefArray<std::uint32_t>::zeros(shape.npix());
+    const std::int64_t dq_planes = static_cast<std::int64_t>(ddq.size()) / shape.npix();
+    auto data = span_of<float>(*m, "data");
+    auto pixeldq = span_of<std::uint32_t>(*m, "pixeldq");
+    constexpr std::int64_t kChunk = 2;  // dark frames held at once
+    for (std::int64_t g0 = 0; g0 < shape.ngroups; g0 += kChunk) {
+      const std::int64_t k = std::min(kChunk, shape.ngroups - g0);
+      auto part = open_reference(*this, "dark", dark_type, {"data"},
+                                 models::OpenOptions::PlaneRange{"data", g0, k});
+      auto frames_k = reference_array<float>(*part, "data", *m, /*cut=*/false);
+      steps::DarkReadout dr;
+      dr.ngroups = k;
+      dr.nframes = t.nframes;
+      dr.groupgap = t.groupgap;
+      const steps::RampShape sub{1, k, shape.ny, shape.nx};
+      for (std::int64_t i = 0; i < shape.nints; ++i) {
+        auto di = data.subspan(static_cast<std::size_t>(i * shape.int_stride() + g0 * shape.npix()),
+                               static_cast<std::size_t>(k * shape.npix()));
+        steps::subtract_dark(sub, t.nframes, t.groupgap, di, pixeldq, frames_k, dr, ddq, dq_planes,
+                             1);
+      }
+    }
+    store_average_dark_current(*m, *ref);
+    return std::make_shared<ModelProduct>(m);
   }
   auto ref = open_reference(*this, "dark", dark_type, {"data", "dq", "average_dark_current"},
                             frames);
@@ -89,22 +153,7 @@ Datum DarkCurrentStep::process(const Datum& input) {
     mark_skipped(*m, cal_step_key());
     return std::make_shared<ModelProduct>(m);
   }
-  // average_dark_current for ramp_fit's Poisson variance (jwst priority order).
-  std::optional<float> user;
-  if (!is_none("average_dark_current"))
-    user = static_cast<float>(get<double>("average_dark_current"));
-  RefArray<float> ref_avg;
-  if (ref->has_array("average_dark_current")) {
-    const auto& a = ref->array("average_dark_current");
-    if (static_cast<std::int64_t>(a.size()) == shape.npix())
-      ref_avg = reference_array<float>(*ref, "average_dark_current", *m, false);
-  }
-  std::optional<float> ref_scalar;
-  if (auto v = ref->get_meta("meta.exposure.average_dark_current"); v && v->is_number())
-    ref_scalar = v->get<float>();
-  auto plane = steps::resolve_average_dark_current(shape.npix(), user, ref_avg, ref_scalar);
-  auto adc = ensure_shaped<float>(*m, "average_dark_current", {shape.ny, shape.nx});
-  std::copy(plane.begin(), plane.end(), adc.begin());
+  store_average_dark_current(*m, *ref);
   return std::make_shared<ModelProduct>(m);
 }
 

@@ -1,6 +1,11 @@
 // RampFitStep::process: stcal OLS_C ramp fitting into a rate ImageModel and a rateints CubeModel.
 #include "stpipe/steps/ramp_fit_step.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
 
 #include "pipelines/detail/detector1_support.h"
 #include "stpipe/steps/dqflags.h"
@@ -32,6 +37,79 @@ std::shared_ptr<models::DataModel> make_rate(const models::DataModel& ramp, cons
   views.var_rnoise = f32(add("var_rnoise", models::DType::kFloat32));
   out->set_source_path(ramp.source_path());
   return out;
+}
+
+// Returns the pages wholly inside [p, p + bytes) to the system (they read back as zeros).
+void release_pages(void* p, std::size_t bytes) {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t lo = (a + page - 1) / page * page, hi = (a + bytes) / page * page;
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
+// The fit in bands of rows for a ramp nobody else holds: each band's data and groupdq are
+// copied out, fitted and then released, so the ramp shrinks while the rate products fill and
+// the step's peak stays near the ramp's size instead of ramp + products. Every pixel is fitted
+// on its own, so the results are the same as one call on the whole ramp.
+steps::RampFitStats fit_consuming(const steps::RampFitInputs& in, const steps::RampFitParams& p,
+                                  const steps::RateArrays& rate, const steps::RateArrays& ri,
+                                  float* data, std::uint8_t* gdq) {
+  const steps::RampShape& sh = in.shape;
+  const std::int64_t npix = sh.npix(), nint = sh.nints, ng = sh.ngroups;
+  // ~128 K pixels a band (64 rows of 2048: small copies, enough tiles for the threads), at
+  // least 4 bands on ramps of 64 rows or more, in multiples of 16 rows.
+  std::int64_t band = std::min((std::int64_t{1} << 17) / sh.nx, (sh.ny + 3) / 4);
+  band = std::max<std::int64_t>(16, (band + 15) / 16 * 16);
+  std::vector<float> bdata, bzf, bri(static_cast<std::size_t>(5 * nint * band * sh.nx));
+  std::vector<std::uint8_t> bgdq;
+  std::vector<std::uint32_t> bri_dq(static_cast<std::size_t>(nint * band * sh.nx));
+  steps::RampFitStats total{true, 0};
+  for (std::int64_t y0 = 0; y0 < sh.ny; y0 += band) {
+    const std::int64_t rows = std::min(band, sh.ny - y0), bp = rows * sh.nx, off = y0 * sh.nx;
+    steps::RampFitInputs b = in;
+    b.shape = {nint, ng, rows, sh.nx};
+    bdata.resize(static_cast<std::size_t>(nint * ng * bp));
+    bgdq.resize(bdata.size());
+    for (std::int64_t k = 0; k < nint * ng; ++k) {
+      std::copy_n(data + k * npix + off, bp, bdata.data() + k * bp);
+      std::copy_n(gdq + k * npix + off, bp, bgdq.data() + k * bp);
+    }
+    b.data = bdata;
+    b.groupdq = bgdq;
+    b.pixeldq = in.pixeldq.subspan(off, bp);
+    b.gain = in.gain.subspan(off, bp);
+    b.readnoise = in.readnoise.subspan(off, bp);
+    if (!in.average_dark_current.empty())
+      b.average_dark_current = in.average_dark_current.subspan(off, bp);
+    if (!in.zeroframe.empty()) {
+      bzf.resize(static_cast<std::size_t>(nint * bp));
+      for (std::int64_t i = 0; i < nint; ++i)
+        std::copy_n(in.zeroframe.data() + i * npix + off, bp, bzf.data() + i * bp);
+      b.zeroframe = bzf;
+    }
+    steps::RateArrays rb{rate.slope.subspan(off, bp), rate.dq.subspan(off, bp),
+                         rate.err.subspan(off, bp), rate.var_poisson.subspan(off, bp),
+                         rate.var_rnoise.subspan(off, bp)};
+    const auto nb = static_cast<std::size_t>(nint * bp);
+    steps::RateArrays rib{{bri.data(), nb}, {bri_dq.data(), nb}, {bri.data() + nb, nb},
+                          {bri.data() + 2 * nb, nb}, {bri.data() + 3 * nb, nb}};
+    const auto st = steps::fit_ramps(b, p, rb, rib, nullptr);
+    total.all_saturated = total.all_saturated && st.all_saturated;
+    total.scalar_pixels += st.scalar_pixels;
+    for (std::int64_t i = 0; i < nint; ++i) {
+      const std::int64_t to = i * npix + off, from = i * bp;
+      std::copy_n(rib.slope.data() + from, bp, ri.slope.data() + to);
+      std::copy_n(rib.dq.data() + from, bp, ri.dq.data() + to);
+      std::copy_n(rib.err.data() + from, bp, ri.err.data() + to);
+      std::copy_n(rib.var_poisson.data() + from, bp, ri.var_poisson.data() + to);
+      std::copy_n(rib.var_rnoise.data() + from, bp, ri.var_rnoise.data() + to);
+    }
+    for (std::int64_t k = 0; k < nint * ng; ++k) {
+      release_pages(data + k * npix + off, static_cast<std::size_t>(bp) * sizeof(float));
+      release_pages(gdq + k * npix + off, static_cast<std::size_t>(bp));
+    }
+  }
+  return total;
 }
 
 }  // namespace
@@ -114,7 +192,21 @@ Datum RampFitStep::process(const Datum& input) {
   auto rateints = make_rate(*m, "CubeModel", {shape.nints, shape.ny, shape.nx}, rateints_views);
   p.save_opt = get<bool>("save_opt");
   steps::RampFitOptional opt;
-  auto stats = steps::fit_ramps(in, p, rate_views, rateints_views, p.save_opt ? &opt : nullptr);
+  // A ramp that only this step holds (a pipeline's working product, or a file opened here) is
+  // consumed band by band; the groupdq changes the fit makes then stay in the band copies.
+  bool consume = false;
+  if (!p.save_opt) {
+    { Datum mine = take_input(input); }  // run() no longer holds the ramp
+    consume = m.use_count() == 1 && m->array("data").buffer().use_count() == 1 &&
+              m->array("groupdq").buffer().use_count() == 1 && shape.ny > 1;
+  }
+  steps::RampFitStats stats;
+  if (consume) {
+    stats = fit_consuming(in, p, rate_views, rateints_views, m->data<float>("data"),
+                          m->data<std::uint8_t>("groupdq"));
+  } else {
+    stats = steps::fit_ramps(in, p, rate_views, rateints_views, p.save_opt ? &opt : nullptr);
+  }
   if (stats.all_saturated) {
     log().error("Every pixel is saturated in the first group: no rate product (as jwst)");
     mark_skipped(*m, cal_step_key());
