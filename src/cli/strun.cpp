@@ -1,8 +1,11 @@
 // strun's command line: class or config resolution, spec-derived options, logging, exit codes.
 #include "stpipe/cli/strun.h"
 
+#include "cli/batch.h"
+
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -24,9 +27,11 @@ const char* kUsage =
     "usage: strun [-h] [--version] [-v] [--debug] [--log-level L] [--log-file F]\n"
     "             [--log-stream {stdout,stderr,null}] [--logcfg F] [--save-parameters F]\n"
     "             [--start-step S] [--end-step S] [--resume STATE] [--plugin LIB]\n"
-    "             [--disable-crds-steppars]\n"
+    "             [--disable-crds-steppars] [-j N] [--skip-existing] [--threads-per-job T]\n"
     "             cfg_file_or_class [args ...] [--PARAM=VALUE ...] [--steps.NAME.PARAM=VALUE "
-    "...]\n";
+    "...]\n"
+    "args may be files or @lists; several, @lists, -j N or --skip-existing run a batch: one\n"
+    "strun process per exposure, N at a time, a log per exposure beside its products.\n";
 
 struct Options {
   bool help = false, version = false, verbose = false, debug = false, disable_pars = false;
@@ -36,7 +41,23 @@ struct Options {
   std::vector<std::string> positional;
   std::vector<std::pair<std::string, std::string>> params;  // dotted name -> raw value
   std::vector<std::string> raw_params;                      // as typed, for messages
+  // Batches: -j N, --skip-existing, --threads-per-job T; `forward` holds the arguments each
+  // exposure's strun gets (all but the inputs, the batch options and the log destination).
+  int jobs = 0;
+  bool skip_existing = false;
+  int threads_per_job = 0;
+  std::vector<std::string> forward;
 };
+
+int parse_count(const std::string& opt, const std::string& v) {
+  try {
+    std::size_t used = 0;
+    int n = std::stoi(v, &used);
+    if (used == v.size() && n >= 1) return n;
+  } catch (const std::exception&) {
+  }
+  throw ConfigError("argument " + opt + ": expected a positive integer, got '" + v + "'");
+}
 
 class UsageError : public ConfigError {
  public:
@@ -44,13 +65,26 @@ class UsageError : public ConfigError {
 };
 
 Options parse_args(const std::vector<std::string>& args) {
-  static const std::set<std::string> kValued = {"--log-level", "--log-file",        "--log-stream",
-                                                "--logcfg",    "--save-parameters", "--start-step",
-                                                "--end-step",  "--resume",          "--plugin"};
+  static const std::set<std::string> kValued = {
+      "--log-level", "--log-file", "--log-stream", "--logcfg", "--save-parameters", "--start-step",
+      "--end-step",  "--resume",   "--plugin",     "--jobs",   "--threads-per-job"};
   Options o;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
+    const std::size_t first = i;  // tokens args[first..i] make this argument
+    bool keep = true;             // forwarded to each exposure of a batch
+    if (a == "-j" || (a.size() > 2 && a.rfind("-j", 0) == 0 && a[2] != '-')) {
+      std::string v = a.size() > 2 ? a.substr(2) : "";
+      if (v.empty()) {
+        if (i + 1 >= args.size()) throw UsageError("argument -j: expected one argument");
+        v = args[++i];
+      }
+      o.jobs = parse_count("-j", v);
+      keep = false;
+    } else if (a == "--skip-existing") {
+      o.skip_existing = true;
+      keep = false;
+    } else if (a == "-h" || a == "--help") {
       o.help = true;
     } else if (a == "--version") {
       o.version = true;
@@ -83,6 +117,11 @@ Options parse_args(const std::vector<std::string>& args) {
         if (opt == "--end-step") o.end_step = value;
         if (opt == "--resume") o.resume = value;
         if (opt == "--plugin") o.plugins.push_back(value);
+        if (opt == "--jobs") o.jobs = parse_count(opt, value);
+        if (opt == "--threads-per-job") o.threads_per_job = parse_count(opt, value);
+        if (opt != "--jobs" && opt != "--threads-per-job" && opt != "--log-file" &&
+            opt != "--log-stream")
+          for (std::size_t k = first; k <= i; ++k) o.forward.push_back(args[k]);
         continue;
       }
       if (!has_value) {
@@ -95,7 +134,10 @@ Options parse_args(const std::vector<std::string>& args) {
       o.raw_params.push_back("--" + key + "=" + value);
     } else {
       o.positional.push_back(a);
+      keep = o.positional.size() == 1;  // the class or config, not the inputs
     }
+    if (keep)
+      for (std::size_t k = first; k <= i; ++k) o.forward.push_back(args[k]);
   }
   return o;
 }
@@ -278,6 +320,26 @@ int strun_main(const std::vector<std::string>& args) {
       auto step = Step::build(class_name, Datum(), plain, registry);
       std::cout << kUsage << "\n" << describe_parameters(*step);
       return 0;
+    }
+    const bool batch = o.jobs > 0 || o.skip_existing || inputs.size() > 1 ||
+                       std::any_of(inputs.begin(), inputs.end(),
+                                   [](const std::string& s) { return s.rfind('@', 0) == 0; });
+    if (batch) {
+      BatchRequest br;
+      br.strun = fs::read_symlink("/proc/self/exe").string();
+      br.base_args = o.forward;
+      br.inputs = expand_inputs(inputs);
+      br.class_name = class_name;
+      br.jobs = std::max(1, o.jobs);
+      br.skip_existing = o.skip_existing;
+      br.threads = o.threads_per_job;
+      br.output_dir = fs::current_path();
+      for (const auto& [k, v] : o.params)
+        if (k == "output_dir") br.output_dir = fs::absolute(v);
+      title = "ERROR RUNNING BATCH:";
+      int rc = run_batch(br);
+      log::flush();
+      return rc;
     }
     top->info("stpipe-cpp {} on {}", kVersion, platform());
     if (inputs.empty()) inputs.push_back("");
