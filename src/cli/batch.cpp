@@ -260,7 +260,7 @@ int run_batch(const BatchRequest& r) {
   std::string omp;
   if (r.threads > 0)
     omp = std::to_string(r.threads);
-  else if (!std::getenv("OMP_NUM_THREADS"))
+  else if (const char* e = std::getenv("OMP_NUM_THREADS"); !e || !*e)
     omp = std::to_string(std::max(1u, cores / static_cast<unsigned>(width)));
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   std::cerr << "strun: " << jobs.size() << " exposure(s), " << width << " at a time"
