@@ -179,3 +179,29 @@ def test_python_batch_local_and_dask(exposures, monkeypatch):
     with fits.open(d / "py_dask" / "e3_rate.fits") as a, fits.open(d / "plain" / "e3_rate.fits") as b:
         assert np.array_equal(a["SCI"].data, b["SCI"].data, equal_nan=True)
         assert np.array_equal(a["DQ"].data, b["DQ"].data)
+
+
+def test_parallel_exposures_download_each_reference_once(exposures, tmp_path):
+    """Three strun processes start together on an empty cache behind a slow CRDS server: the
+    cache's file locks make each reference file come down once."""
+    import sys
+
+    d = exposures
+    log = tmp_path / "server.log"
+    server = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).parent /
+                                                   "crds_test_server.py"),
+                               str(d / "crds"), "--delay", "0.3", "--log", str(log)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        url = "http://127.0.0.1:%d" % int(server.stdout.readline())
+        env = {"CRDS_PATH": str(tmp_path / "cache"), "CRDS_SERVER_URL": url}
+        r = strun(d, "Detector1Pipeline", "e1_uncal.fits", "e2_uncal.fits", "e3_uncal.fits",
+                  "-j", "3", "--output_dir=" + str(tmp_path / "out"), env=env)
+        assert r.returncode == 0, r.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    names = [ln.split()[-1] for ln in log.read_text().splitlines()
+             if ln.startswith("GET") and ln.endswith(".fits")]
+    assert len(names) >= 7  # mask, saturation, superbias, linearity, dark, gain, readnoise, ipc
+    assert len(names) == len(set(names)), sorted(names)
