@@ -27,7 +27,8 @@ const char* kStpipeUsage =
     "  info FILE [--json]                                 a data file's model, metadata, arrays\n"
     "  convert IN OUT                                     save a model file as .fits or .asdf\n"
     "  crds bestrefs|sync|fetch ...                       reference files (see README)\n"
-    "  simulate --output-dir DIR [options]                a raw exposure, references, CRDS cache\n";
+    "  simulate --output-dir DIR [options]                a raw exposure, references, CRDS cache\n"
+    "  batch slurm PIPELINE @LIST [options] | status DIR  Slurm job arrays of strun runs\n";
 
 int list_command(const std::vector<std::string>& args) {
   bool pipelines_only = false, steps_only = false;
@@ -125,6 +126,7 @@ int stpipe_main(const std::vector<std::string>& args) {
     if (cmd == "convert") return convert_command(rest);
     if (cmd == "crds") return crds_command(rest);
     if (cmd == "simulate") return sim::simulate_command(rest);
+    if (cmd == "batch") return batch_command(rest);
     std::cerr << "stpipe: unknown command '" << cmd << "'\n" << kStpipeUsage;
     return 2;
   } catch (...) {

@@ -15,5 +15,7 @@ int info_command(const std::vector<std::string>& args);
 int convert_command(const std::vector<std::string>& args);
 /// `stpipe crds bestrefs ...` and other CRDS subcommands (src/crds/crds_command.cpp).
 int crds_command(const std::vector<std::string>& args);
+/// `stpipe batch slurm ...` and `stpipe batch status DIR` (src/cli/slurm_command.cpp).
+int batch_command(const std::vector<std::string>& args);
 
 }  // namespace stpipe::cli
