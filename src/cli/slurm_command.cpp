@@ -138,6 +138,9 @@ int slurm_command(const std::vector<std::string>& args) {
     in = fs::absolute(in).lexically_normal().string();
   }
   dir = fs::absolute(dir).lexically_normal();
+  if (dir.string().find_first_of("\"\n") != std::string::npos)
+    throw ConfigError("the batch folder '" + dir.string() +
+                      "' has a double quote or newline, which #SBATCH lines cannot hold");
   fs::path out_dir = dir;
   for (const auto& p : params)
     if (p.rfind("--output_dir=", 0) == 0) out_dir = fs::absolute(p.substr(13));
@@ -161,7 +164,7 @@ int slurm_command(const std::vector<std::string>& args) {
     << "\n"
     << "#SBATCH --array=0-" << (n - 1) << (array_size > 0 ? "%" + std::to_string(array_size) : "")
     << "\n"
-    << "#SBATCH --output=" << (dir / "logs" / "task-%a.out").string() << "\n"
+    << "#SBATCH --output=\"" << (dir / "logs" / "task-%a.out").string() << "\"\n"
     << "#SBATCH --cpus-per-task=" << cpus << "\n";
   if (!partition.empty()) s << "#SBATCH --partition=" << partition << "\n";
   if (!time_limit.empty()) s << "#SBATCH --time=" << time_limit << "\n";
