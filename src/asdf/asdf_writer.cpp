@@ -66,6 +66,31 @@ Json AsdfWriter::add_array(const DataType& type, const std::vector<std::int64_t>
   return make_ndarray_node(static_cast<std::int64_t>(blocks_.size() - 1), type, byteorder, shape);
 }
 
+Json AsdfWriter::add_records(std::vector<Field> fields, std::int64_t rows,
+                             std::span<const std::byte> data) {
+  if (rows < 0) throw IoError("AsdfWriter::add_records: negative row count");
+  const std::size_t record = pack_fields(fields);
+  if (record * static_cast<std::size_t>(rows) != data.size())
+    throw IoError("AsdfWriter::add_records: " + std::to_string(data.size()) + " bytes given, " +
+                  std::to_string(rows) + " records of " + std::to_string(record) + " bytes need " +
+                  std::to_string(record * static_cast<std::size_t>(rows)));
+  Block b;
+  b.data_size = data.size();
+  std::vector<std::uint8_t> raw(data.size());
+  if (!data.empty()) std::memcpy(raw.data(), data.data(), data.size());
+  for (std::size_t r = 0; r < static_cast<std::size_t>(rows); ++r)
+    for (const auto& f : fields)
+      if (f.byteorder == ByteOrder::kBig)
+        byteswap(f.type, std::as_writable_bytes(std::span(raw)).subspan(r * record + f.offset,
+                                                                         f.size()));
+  unsigned int len = 0;
+  if (EVP_Digest(raw.data(), raw.size(), b.md5.data(), &len, EVP_md5(), nullptr) != 1)
+    throw IoError("AsdfWriter: MD5 computation failed");
+  b.stored = std::move(raw);
+  blocks_.push_back(std::move(b));
+  return make_records_node(static_cast<std::int64_t>(blocks_.size() - 1), fields, rows);
+}
+
 Json AsdfWriter::finalized_tree(const Json& tree) const {
   if (!tree.is_object()) throw IoError("AsdfWriter: the ASDF tree must be a mapping");
   Json out = Json::object();

@@ -332,6 +332,49 @@ Json make_fits_ndarray_node(std::string_view name, int ver, const DataType& type
   return make_tagged("core/ndarray-" + std::string(version), std::move(body));
 }
 
+std::size_t pack_fields(std::vector<Field>& fields) {
+  std::size_t offset = 0;
+  for (auto& f : fields) {
+    f.offset = offset;
+    offset += f.size();
+  }
+  return offset;
+}
+
+Json fields_to_json(const std::vector<Field>& fields) {
+  Json list = Json::array();
+  for (const auto& f : fields) {
+    Json e = Json::object();
+    e["name"] = f.name;
+    e["datatype"] = f.type.to_json();
+    e["byteorder"] = f.byteorder == ByteOrder::kBig ? "big" : "little";
+    if (!f.shape.empty()) e["shape"] = f.shape;
+    list.push_back(std::move(e));
+  }
+  return list;
+}
+
+Json make_records_node(std::int64_t block, const std::vector<Field>& fields, std::int64_t rows,
+                       ByteOrder byteorder, std::string_view version) {
+  Json body = Json::object();
+  body["source"] = block;
+  body["datatype"] = fields_to_json(fields);
+  body["byteorder"] = byteorder == ByteOrder::kBig ? "big" : "little";
+  body["shape"] = std::vector<std::int64_t>{rows};
+  return make_tagged("core/ndarray-" + std::string(version), std::move(body));
+}
+
+Json make_fits_records_node(std::string_view name, int ver, std::vector<Field> fields,
+                            std::int64_t rows, std::string_view version) {
+  for (auto& f : fields) f.byteorder = ByteOrder::kBig;
+  Json body = Json::object();
+  body["source"] = "fits:" + std::string(name) + "," + std::to_string(ver);
+  body["datatype"] = fields_to_json(fields);
+  body["byteorder"] = "big";
+  body["shape"] = std::vector<std::int64_t>{rows};
+  return make_tagged("core/ndarray-" + std::string(version), std::move(body));
+}
+
 void byteswap(const DataType& type, std::span<std::byte> data) {
   swap_units(data.data(), data.size(), type.swap_unit());
 }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 
+#include "io/table_records.h"
 #include "stpipe/asdf/asdf_file.h"
 #include "stpipe/asdf/asdf_writer.h"
 #include "stpipe/asdf/ndarray.h"
@@ -988,6 +989,7 @@ void write_fits(const DataModel& model, const fs::path& path, bool asdf_extensio
     std::error_code ec;
     fs::remove(tmp, ec);
     std::vector<std::pair<std::string, std::string>> linked;  // (array name, extname)
+    std::vector<std::pair<std::string, std::string>> linked_tables;
     {
       FitsFile f = FitsFile::create(tmp);
       int status = 0;
@@ -1015,6 +1017,7 @@ void write_fits(const DataModel& model, const fs::path& path, bool asdf_extensio
         if (e.is_table) {
           if (!model.has_table(e.name)) continue;
           write_table(f, e.hdu, 1, model.table(e.name));
+          linked_tables.emplace_back(e.name, e.hdu);
         } else {
           if (!model.has_array(e.name)) continue;
           std::optional<Array> packed;
@@ -1036,6 +1039,7 @@ void write_fits(const DataModel& model, const fs::path& path, bool asdf_extensio
         std::string ext = name;
         for (auto& c : ext) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         write_table(f, ext, 1, model.table(name));
+        linked_tables.emplace_back(name, ext);
       }
       for (auto& h : model.fits_extras().hdus) {
         if (h.extname == "PRIMARY") continue;
@@ -1060,6 +1064,11 @@ void write_fits(const DataModel& model, const fs::path& path, bool asdf_extensio
       const Array& a = model.array(name);
       tree[name] = asdf::make_fits_ndarray_node(
           ext, 1, asdf::DataType::from_name(asdf_type_name(a.dtype())), a.shape());
+    }
+    for (auto& [name, ext] : linked_tables) {  // records in the BINTABLE, as stdatamodels
+      const models::Table& t = model.table(name);
+      tree[name] = asdf::make_fits_records_node(ext, 1, table_fields(t),
+                                                static_cast<std::int64_t>(t.rows()));
     }
     tree["_fits_hash"] = fits_hash(tmp);
     asdf::AsdfWriter writer;

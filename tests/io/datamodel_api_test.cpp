@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "stpipe/asdf/asdf_file.h"
 #include "stpipe/cli/commands.h"
 #include "stpipe/io/fits.h"
 #include "stpipe/models/datamodel.h"
@@ -189,6 +190,98 @@ TEST(Tables, NumericAndText) {
   auto back = open(dir / "mask.fits");
   EXPECT_EQ(back->model_type(), "MaskModel");
   EXPECT_TRUE(back->table("dq_def").equals(t));
+}
+
+TEST(Tables, ThroughAsdfFilesAndTheFitsAsdfExtension) {
+  Collect w;
+  Table dq_def;
+  dq_def.add_numeric("BIT", DType::kInt32, {0, 1, 2});
+  dq_def.add_numeric("VALUE", DType::kUint32, {1, 2, 4});
+  dq_def.add_text("NAME", 40, {"DO_NOT_USE", "SATURATED", "JUMP_DET"});
+  dq_def.add_text("DESCRIPTION", 80, {"Bad pixel. Do not use.", "Saturated", ""});
+  Table times;
+  times.add_numeric("integration_number", DType::kInt32, {1, 2});
+  times.add_numeric("int_start_MJD_UTC", DType::kFloat64, {59000.123456789012, 59000.5});
+  times.add_numeric("flag", DType::kBool8, {1, 0});
+  Column vec;  // a vector cell: 3 int16 per row
+  vec.name = "triple";
+  vec.dtype = DType::kInt16;
+  vec.repeat = 3;
+  for (std::int16_t v : {1, -2, 3, 4, 5, -32768}) {
+    const auto* b = reinterpret_cast<const unsigned char*>(&v);
+    vec.bytes.insert(vec.bytes.end(), b, b + 2);
+  }
+  times.add_column(vec, 2);
+  RampModel m;
+  m.set_array("data", Array::allocate(DType::kFloat32, {2, 2, 3, 4}));
+  m.set_table("int_times", times);
+  m.set_table("dq_def", dq_def);  // outside the ramp schema: kept as an extra table
+  TempDir dir;
+  m.save(dir / "t.asdf");
+  auto a = open(dir / "t.asdf");
+  ASSERT_TRUE(a->has_table("int_times"));
+  EXPECT_TRUE(a->table("int_times").equals(times));
+  EXPECT_TRUE(a->table("dq_def").equals(dq_def));
+  // .asdf -> .fits -> .asdf keeps them too, and the FITS file's ASDF extension names the
+  // BINTABLEs as stdatamodels does.
+  a->save(dir / "t.fits");
+  auto f = open(dir / "t.fits");
+  EXPECT_TRUE(f->table("int_times").equals(times));
+  // A table the ramp schema does not know comes back from FITS as an unknown HDU, kept.
+  ASSERT_EQ(f->fits_extras().hdus.size(), 1u);
+  EXPECT_EQ(f->fits_extras().hdus[0].extname, "DQ_DEF");
+  EXPECT_TRUE(f->fits_extras().hdus[0].table->equals(dq_def));
+  auto tree = asdf::AsdfFile::open(dir / "t.asdf").tree();
+  EXPECT_EQ(tree["int_times"]["datatype"][1]["datatype"], "float64");
+  EXPECT_EQ(tree["int_times"]["datatype"][3]["shape"], Json::array({3}));
+  f->fits_extras().cards["PRIMARY"].push_back({"MYKEY", 42, "a card the schema does not know"});
+  f->fits_extras().history.push_back("kept through ASDF");
+  f->save(dir / "t2.asdf");  // unknown HDUs, cards and HISTORY go under extra_fits
+  auto b = open(dir / "t2.asdf");
+  EXPECT_TRUE(b->table("int_times").equals(times));
+  ASSERT_EQ(b->fits_extras().hdus.size(), 1u);
+  EXPECT_TRUE(b->fits_extras().hdus[0].table->equals(dq_def));
+  EXPECT_EQ(b->fits_extras().cards["PRIMARY"].at(0).value, 42);
+  EXPECT_EQ(b->fits_extras().history, std::vector<std::string>{"kept through ASDF"});
+  b->save(dir / "t3.fits");
+  auto g = open(dir / "t3.fits");
+  EXPECT_TRUE(g->fits_extras().hdus.at(0).table->equals(dq_def));
+  EXPECT_TRUE(w.messages.empty()) << w.messages[0];
+}
+
+TEST(Files, OpenOptionsReadOnlyWhatIsAsked) {
+  Collect w;
+  DarkModel d;
+  d.set_meta("meta.reftype", "DARK");
+  d.set_meta("meta.exposure.nframes", 1);
+  Array data = Array::allocate(DType::kFloat32, {5, 3, 4});
+  for (std::size_t i = 0; i < data.size(); ++i) data.set_double(i, static_cast<double>(i));
+  d.set_array("data", data);
+  d.set_array("dq", Array::full(DType::kUint32, {3, 4}, 0));
+  TempDir dir;
+  d.save(dir / "dark.fits");
+  OpenOptions header;
+  header.arrays.emplace();
+  auto h = open(dir / "dark.fits", header);
+  EXPECT_EQ(h->model_type(), "DarkModel");
+  EXPECT_TRUE(h->array_names().empty());
+  EXPECT_EQ(h->meta_int("meta.exposure.nframes"), 1);
+  EXPECT_TRUE(h->partial());
+  EXPECT_THROW(h->save(dir / "dark.fits"), IoError);  // never over the complete file
+  OpenOptions frames;
+  frames.arrays = std::vector<std::string>{"data"};
+  frames.planes = OpenOptions::PlaneRange{"data", 2, 2};
+  for (const char* name : {"dark.fits", "dark.asdf"}) {
+    if (std::string(name) == "dark.asdf") d.save(dir / name);
+    auto p = open_as(dir / name, "DarkModel", frames);
+    ASSERT_TRUE(p->has_array("data")) << name;
+    EXPECT_FALSE(p->has_array("dq")) << name;
+    EXPECT_EQ(p->array("data").shape(), (std::vector<std::int64_t>{2, 3, 4})) << name;
+    EXPECT_EQ(p->array("data").get_double(0), 24.0) << name;  // plane 2 starts at 2*12
+    EXPECT_EQ(p->array("data").get_double(23), 47.0) << name;
+  }
+  frames.planes = OpenOptions::PlaneRange{"data", 4, 2};
+  EXPECT_THROW(open_as(dir / "dark.fits", "DarkModel", frames), IoError);
 }
 
 TEST(Files, BuiltModelSavesFitsAndAsdf) {

@@ -193,3 +193,68 @@ def test_bad_input_exit_codes(tmp_path):
     assert r.returncode == 3
     assert "junk.fits" in r.stderr
     assert run("info").returncode == 2
+
+
+def _table_fits(path):
+    """A MaskModel FITS file with a DQ_DEF table written by astropy, as CRDS references are."""
+    dq = np.zeros((4, 4), dtype=np.uint32)
+    dq[0, 0] = 1
+    cols = fits.ColDefs([
+        fits.Column(name="BIT", format="J", array=np.array([0, 1], dtype=np.int32)),
+        fits.Column(name="VALUE", format="J", array=np.array([1, 2], dtype=np.uint32)),
+        fits.Column(name="NAME", format="40A", array=np.array(["DO_NOT_USE", "DEAD"])),
+        fits.Column(name="DESCRIPTION", format="80A", array=np.array(["Bad pixel", "Dead"]))])
+    hdr = fits.Header()
+    hdr["DATAMODL"] = "MaskModel"
+    hdr["REFTYPE"] = "MASK"
+    hdr["TELESCOP"] = "JWST"
+    fits.HDUList([fits.PrimaryHDU(header=hdr), fits.ImageHDU(dq, name="DQ"),
+                  fits.BinTableHDU.from_columns(cols, name="DQ_DEF")]).writeto(path)
+
+
+def test_tables_in_asdf_read_by_python_asdf(tmp_path):
+    src = tmp_path / "mask.fits"
+    _table_fits(src)
+    out = tmp_path / "mask.asdf"
+    assert run("convert", str(src), str(out)).returncode == 0
+    back = tmp_path / "back.fits"
+    assert run("convert", str(out), str(back)).returncode == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with asdf.open(out) as af:
+            t = np.asarray(af.tree["dq_def"])
+            assert t.dtype.names == ("BIT", "VALUE", "NAME", "DESCRIPTION")
+            # the column types of the FITS file (astropy wrote 'J': int32, no TZERO)
+            assert t.dtype["BIT"] == np.dtype("<i4") and t.dtype["VALUE"] == np.dtype("<i4")
+            assert list(t["BIT"]) == [0, 1] and list(t["VALUE"]) == [1, 2]
+            assert [x.decode() for x in t["NAME"]] == ["DO_NOT_USE", "DEAD"]
+            assert t.dtype["DESCRIPTION"].itemsize == 80
+    with fits.open(src) as a, fits.open(back) as b:
+        for name in ("BIT", "VALUE", "NAME", "DESCRIPTION"):
+            assert list(a["DQ_DEF"].data[name]) == list(b["DQ_DEF"].data[name])
+
+
+def test_tables_in_the_fits_asdf_extension(tmp_path):
+    from asdf.fits_embed import AsdfInFits
+    src = tmp_path / "mask.fits"
+    _table_fits(src)
+    # A science product carries the ASDF extension: a RampModel with an INT_TIMES table.
+    ramp = tmp_path / "ramp.asdf"
+    times = np.array([(1, 59000.25, 59000.5), (2, 59000.75, 59001.0)],
+                     dtype=[("integration_number", "<i4"), ("int_start_MJD_UTC", "<f8"),
+                            ("int_end_MJD_UTC", "<f8")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        asdf.AsdfFile({"meta": {"model_type": "RampModel", "telescope": "JWST"},
+                       "data": np.zeros((2, 2, 3, 4), dtype=np.float32),
+                       "int_times": times}).write_to(ramp)
+    out = tmp_path / "ramp.fits"
+    assert run("convert", str(ramp), str(out)).returncode == 0  # we read Python's table
+    with fits.open(out) as h:
+        assert list(h["INT_TIMES"].data["int_start_MJD_UTC"]) == [59000.25, 59000.75]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            af = AsdfInFits.open(h)
+            node = af.tree["int_times"]
+            assert list(np.asarray(node)["integration_number"]) == [1, 2]
+            assert list(np.asarray(node)["int_end_MJD_UTC"]) == [59000.5, 59001.0]

@@ -46,6 +46,11 @@ class AsdfWriter {
                  std::span<const std::byte> data, ByteOrder byteorder = ByteOrder::kLittle,
                  std::string_view compression = "");
 
+  /// Adds `rows` records of `fields` (offsets as pack_fields lays them out; `data` native,
+  /// rows x record size bytes) as the next block, each field stored in its own byteorder, and
+  /// returns the structured ndarray node. Throws IoError on a size mismatch.
+  Json add_records(std::vector<Field> fields, std::int64_t rows, std::span<const std::byte> data);
+
   /// Number of blocks added so far.
   std::size_t num_blocks() const { return blocks_.size(); }
 

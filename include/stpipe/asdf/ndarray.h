@@ -99,6 +99,23 @@ Json make_fits_ndarray_node(std::string_view name, int ver, const DataType& type
                             const std::vector<std::int64_t>& shape,
                             std::string_view version = "1.0.0");
 
+/// Lays `fields` out one after the other (sets each offset) and returns the record size.
+std::size_t pack_fields(std::vector<Field>& fields);
+
+/// The `datatype:` value of a structured array: one {name, datatype, byteorder[, shape]} per
+/// field, as asdf writes numpy record arrays.
+Json fields_to_json(const std::vector<Field>& fields);
+
+/// An ndarray node for `rows` records of `fields` in binary block `block`.
+Json make_records_node(std::int64_t block, const std::vector<Field>& fields, std::int64_t rows,
+                       ByteOrder byteorder = ByteOrder::kLittle,
+                       std::string_view version = "1.0.0");
+
+/// An ndarray node for the records of FITS table HDU EXTNAME=`name`, EXTVER=`ver` ("fits:
+/// NAME,VER", big-endian fields), as stdatamodels writes tables in the ASDF extension.
+Json make_fits_records_node(std::string_view name, int ver, std::vector<Field> fields,
+                            std::int64_t rows, std::string_view version = "1.0.0");
+
 /// Converts C-contiguous elements of `info`'s datatype, stored in `info.byteorder` (per field
 /// byteorder for records), to native little-endian order in place. Throws IoError if
 /// data.size() is not a multiple of the itemsize.
