@@ -508,6 +508,37 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
   }
   Array a = Array::uninitialized(dtype, shape);  // the read fills every element
   LONGLONG n = static_cast<LONGLONG>(a.size());
+  if (n > 0 && bitpix == SHORT_IMG && dtype == DType::kFloat32 && *native == DType::kUint16) {
+    // Raw uint16 (BZERO 32768) as float32, the raw-to-ramp read: the stored 16-bit words are
+    // read unscaled in chunks and converted here (uint16 = word ^ 0x8000, exact in float32),
+    // a plain loop instead of CFITSIO's per-pixel double arithmetic; same values.
+    int status = 0, anynul = 0;
+    double bscale = 1.0, bzero = 0.0;
+    if (fits_read_key(f.get(), TDOUBLE, "BSCALE", &bscale, nullptr, &status)) {
+      status = 0;
+      bscale = 1.0;
+    }
+    fits_read_key(f.get(), TDOUBLE, "BZERO", &bzero, nullptr, &status);
+    if (status == 0 && bscale == 1.0 && bzero == 32768.0) {
+      fits_set_bscale(f.get(), 1.0, 0.0, &status);
+      constexpr LONGLONG kChunk = LONGLONG{1} << 20;
+      std::vector<std::int16_t> words(static_cast<std::size_t>(std::min(n, kChunk)));
+      float* out = a.data<float>();
+      for (LONGLONG done = 0; done < n && status == 0; done += kChunk) {
+        const LONGLONG k = std::min(kChunk, n - done);
+        if (fits_read_img(f.get(), TSHORT, first + done, k, nullptr, words.data(), &anynul,
+                          &status))
+          break;
+        for (LONGLONG i = 0; i < k; ++i)
+          out[done + i] = static_cast<float>(static_cast<std::uint16_t>(words[i]) ^ 0x8000u);
+      }
+      int restore = 0;
+      fits_set_bscale(f.get(), bscale, bzero, &restore);
+      if (status) fail(f.path(), where + ": reading " + std::to_string(n) + " pixels", status);
+      return a;
+    }
+    status = 0;
+  }
   if (n > 0) {
     int status = 0, anynul = 0;
     if (fits_read_img(f.get(), image_typecode(dtype), first, n, nullptr, a.raw(), &anynul,
