@@ -70,9 +70,10 @@ print(f"{'sum':<13}{ksum:>10.1f}{'':>17}{ssum:>18.1f}")
 print(f"pipeline total in strun (reading the raw file and every reference, writing rate and "
       f"rateints): {statistics.median(total) * 1000:.0f} ms (median of {runs})")
 cube = 10 * 2048 * 2048 * 4 / 1e6
-floor = cube + 10 * 2048 * 2048 / 1e6 + 2048 * 2048 * 4 / 1e6 + 10 * 2048 * 2048 * 4 / 1e6
+ramp = cube + 10 * 2048 * 2048 / 1e6 + 2048 * 2048 * 4 / 1e6  # + groupdq (u8) + pixeldq (u32)
+lin = ramp + 6 * 2048 * 2048 * 4 / 1e6  # + linearity's 5 coefficient planes and its DQ
 med = statistics.median(rss) / 1000
-print(f"peak RSS: {med:.0f} MB = {med / cube:.2f} x the ramp in float32 ({cube:.0f} MB); "
-      f"ramp_fit alone holds data + groupdq + pixeldq + rate + rateints = {floor:.0f} MB "
-      f"({floor / cube:.2f} x)")
+print(f"peak RSS: {med:.0f} MB = {med / cube:.2f} x the ramp in float32 ({cube:.0f} MB); the ramp "
+      f"with groupdq and pixeldq is {ramp:.0f} MB ({ramp / cube:.2f} x); with linearity's "
+      f"coefficients, the largest reference a step holds, {lin:.0f} MB ({lin / cube:.2f} x)")
 PY
