@@ -203,6 +203,16 @@ const char* state_name(const Job& j) {
 
 }  // namespace
 
+int positive_count(const std::string& opt, const std::string& value) {
+  try {
+    std::size_t used = 0;
+    const int n = std::stoi(value, &used);
+    if (used == value.size() && n >= 1) return n;
+  } catch (const std::exception&) {
+  }
+  throw ConfigError("argument " + opt + ": expected a positive integer, got '" + value + "'");
+}
+
 std::vector<std::string> expand_inputs(const std::vector<std::string>& raw) {
   std::vector<std::string> out;
   for (const auto& a : raw) {

@@ -20,6 +20,10 @@ struct BatchRequest {
   std::filesystem::path output_dir;  ///< where the products, logs and records go
 };
 
+/// The value of option `opt` as a positive integer (-j, --array-size...). Throws ConfigError
+/// "argument OPT: expected a positive integer, got 'V'".
+int positive_count(const std::string& opt, const std::string& value);
+
 /// Inputs with every `@list` replaced by the files it lists (one per line; blank lines and
 /// `#` comments skipped; relative names are relative to the list's folder). Throws IoError
 /// naming a list that cannot be read or that names no file.

@@ -85,22 +85,13 @@ int slurm_command(const std::vector<std::string>& args) {
     auto is = [&](const char* name) {
       return a == name || a.rfind(std::string(name) + "=", 0) == 0;
     };
-    auto count = [&](const std::string& name, const std::string& v) {
-      try {
-        std::size_t used = 0;
-        int n = std::stoi(v, &used);
-        if (used == v.size() && n >= 1) return n;
-      } catch (const std::exception&) {
-      }
-      throw ConfigError("argument " + name + ": expected a positive integer, got '" + v + "'");
-    };
     if (a == "-h" || a == "--help") {
       std::cout << kBatchUsage;
       return 0;
     } else if (is("--output-dir")) {
       dir = value("--output-dir");
     } else if (is("--array-size")) {
-      array_size = count("--array-size", value("--array-size"));
+      array_size = positive_count("--array-size", value("--array-size"));
     } else if (is("--partition")) {
       partition = value("--partition");
     } else if (is("--time")) {
@@ -108,7 +99,7 @@ int slurm_command(const std::vector<std::string>& args) {
     } else if (is("--mem")) {
       mem = value("--mem");
     } else if (is("--cpus-per-task")) {
-      cpus = count("--cpus-per-task", value("--cpus-per-task"));
+      cpus = positive_count("--cpus-per-task", value("--cpus-per-task"));
     } else if (is("--sbatch-option")) {
       sbatch_extra.push_back(value("--sbatch-option"));
     } else if (a == "--submit") {

@@ -49,15 +49,6 @@ struct Options {
   std::vector<std::string> forward;
 };
 
-int parse_count(const std::string& opt, const std::string& v) {
-  try {
-    std::size_t used = 0;
-    int n = std::stoi(v, &used);
-    if (used == v.size() && n >= 1) return n;
-  } catch (const std::exception&) {
-  }
-  throw ConfigError("argument " + opt + ": expected a positive integer, got '" + v + "'");
-}
 
 class UsageError : public ConfigError {
  public:
@@ -79,7 +70,7 @@ Options parse_args(const std::vector<std::string>& args) {
         if (i + 1 >= args.size()) throw UsageError("argument -j: expected one argument");
         v = args[++i];
       }
-      o.jobs = parse_count("-j", v);
+      o.jobs = positive_count("-j", v);
       keep = false;
     } else if (a == "--skip-existing") {
       o.skip_existing = true;
@@ -117,8 +108,8 @@ Options parse_args(const std::vector<std::string>& args) {
         if (opt == "--end-step") o.end_step = value;
         if (opt == "--resume") o.resume = value;
         if (opt == "--plugin") o.plugins.push_back(value);
-        if (opt == "--jobs") o.jobs = parse_count(opt, value);
-        if (opt == "--threads-per-job") o.threads_per_job = parse_count(opt, value);
+        if (opt == "--jobs") o.jobs = positive_count(opt, value);
+        if (opt == "--threads-per-job") o.threads_per_job = positive_count(opt, value);
         if (opt != "--jobs" && opt != "--threads-per-job" && opt != "--log-file" &&
             opt != "--log-stream")
           for (std::size_t k = first; k <= i; ++k) o.forward.push_back(args[k]);

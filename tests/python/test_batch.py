@@ -5,10 +5,14 @@ import os
 import pathlib
 import re
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 from astropy.io import fits
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from batch_inputs import make_exposures  # noqa: E402
 
 BUILD = pathlib.Path(os.environ.get("STPIPE_BUILD_DIR", "build")).resolve()
 STPIPE = BUILD / "bin" / "stpipe"
@@ -20,15 +24,7 @@ pytestmark = pytest.mark.skipif(not STRUN.exists(), reason="strun is not built")
 @pytest.fixture(scope="module")
 def exposures(tmp_path_factory):
     """Three small simulated exposures sharing one CRDS cache, one non-FITS file, a list."""
-    d = tmp_path_factory.mktemp("batch")
-    for seed in (1, 2, 3):
-        subprocess.run([str(STPIPE), "simulate", "--output-dir", str(d), "--size", "64", "64",
-                        "--ngroups", "5", "--seed", str(seed), "--name", f"e{seed}",
-                        "--crds-cache", str(d / "crds")], check=True, capture_output=True)
-    (d / "bad_uncal.fits").write_text("this is not FITS\n")
-    (d / "list.txt").write_text("# three exposures and a broken file\n\ne1_uncal.fits\n"
-                                "e2_uncal.fits   # the second\n\ne3_uncal.fits\nbad_uncal.fits\n")
-    return d
+    return make_exposures(STPIPE, tmp_path_factory.mktemp("batch"))
 
 
 def strun(d, *args, env=None):
@@ -184,8 +180,6 @@ def test_python_batch_local_and_dask(exposures, monkeypatch):
 def test_parallel_exposures_download_each_reference_once(exposures, tmp_path):
     """Three strun processes start together on an empty cache behind a slow CRDS server: the
     cache's file locks make each reference file come down once."""
-    import sys
-
     d = exposures
     log = tmp_path / "server.log"
     server = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).parent /

@@ -10,6 +10,7 @@ import time
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from batch_inputs import make_exposures  # noqa: E402
 from slurm_cluster import SlurmCluster, unavailable  # noqa: E402
 
 BUILD = pathlib.Path(os.environ.get("STPIPE_BUILD_DIR", "build")).resolve()
@@ -26,14 +27,7 @@ def stpipe(*args, env=None, cwd=None):
 def exposures(tmp_path_factory):
     d = tmp_path_factory.mktemp("slurm_inputs") / "with space"
     d.mkdir()
-    for seed in (1, 2, 3):
-        subprocess.run([str(STPIPE), "simulate", "--output-dir", str(d), "--size", "64", "64",
-                        "--ngroups", "5", "--seed", str(seed), "--name", f"e{seed}",
-                        "--crds-cache", str(d / "crds")], check=True, capture_output=True)
-    (d / "bad_uncal.fits").write_text("not FITS\n")
-    (d / "list.txt").write_text("e1_uncal.fits\ne2_uncal.fits\n# comment\ne3_uncal.fits\n"
-                                "bad_uncal.fits\n")
-    return d
+    return make_exposures(STPIPE, d)
 
 
 def test_job_script(exposures, tmp_path):
