@@ -12,7 +12,7 @@ printf '#pragma once\n#define STPIPE_VERSION_STRING "fuzz"\nnamespace stpipe {\n
   >"$OUT/generated/stpipe/version.h"
 "$CXX" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$ROOT/include" -I"$ROOT/src" -I"$OUT/generated" \
-  "$ROOT/fuzz/asdf_tree_fuzz.cpp" "$ROOT"/src/asdf/*.cpp "$ROOT/src/util/atomic_file.cpp" \
+  "$ROOT/fuzz/asdf_tree_fuzz.cpp" "$ROOT"/src/asdf/*.cpp "$ROOT"/src/util/*.cpp \
   -lyaml-cpp -lz -lcrypto -o "$OUT/asdf_tree_fuzz"
 # Seeds: small hand-made files, plus the real ASDF file from ../shared when it is there.
 printf '#ASDF 1.0.0\n#ASDF_STANDARD 1.5.0\n%%YAML 1.1\n%%TAG ! tag:stsci.edu:asdf/\n--- !core/asdf-1.1.0\na: {b: [1, 2.5, x, null, true]}\nc: !core/ndarray-1.0.0 {data: [[1, 2], [3, 4]], datatype: int16}\n...\n' >"$OUT/corpus/seed_tree"

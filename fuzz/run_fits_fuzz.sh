@@ -14,7 +14,7 @@ printf '#pragma once\n#define STPIPE_VERSION_STRING "fuzz"\nnamespace stpipe {\n
 FLAGS=(-std=c++20 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
        -I"$ROOT/include" -I"$ROOT/src" -I"$OUT/generated")
 objs=()
-for src in "$ROOT"/src/models/*.cpp "$ROOT"/src/io/*.cpp "$ROOT"/src/asdf/*.cpp "$ROOT/src/util/atomic_file.cpp"; do
+for src in "$ROOT"/src/models/*.cpp "$ROOT"/src/io/*.cpp "$ROOT"/src/asdf/*.cpp "$ROOT"/src/util/*.cpp; do
   o="$OUT/obj/$(basename "$(dirname "$src")")_$(basename "$src" .cpp).o"
   if [ ! -f "$o" ] || [ "$src" -nt "$o" ]; then "$CXX" "${FLAGS[@]}" -c "$src" -o "$o"; fi
   objs+=("$o")
