@@ -81,8 +81,8 @@ Json AsdfWriter::add_records(std::vector<Field> fields, std::int64_t rows,
   for (std::size_t r = 0; r < static_cast<std::size_t>(rows); ++r)
     for (const auto& f : fields)
       if (f.byteorder == ByteOrder::kBig)
-        byteswap(f.type, std::as_writable_bytes(std::span(raw)).subspan(r * record + f.offset,
-                                                                         f.size()));
+        byteswap(f.type,
+                 std::as_writable_bytes(std::span(raw)).subspan(r * record + f.offset, f.size()));
   unsigned int len = 0;
   if (EVP_Digest(raw.data(), raw.size(), b.md5.data(), &len, EVP_md5(), nullptr) != 1)
     throw IoError("AsdfWriter: MD5 computation failed");

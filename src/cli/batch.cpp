@@ -116,12 +116,12 @@ nlohmann::json file_stamp(const std::string& path) {
   if (ec) return nullptr;
   auto t = fs::last_write_time(path, ec);
   if (ec) return nullptr;
-  return {{"path", path},
-          {"size", size},
-          {"mtime_ns", static_cast<long long>(
-                           std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               t.time_since_epoch())
-                               .count())}};
+  return {
+      {"path", path},
+      {"size", size},
+      {"mtime_ns",
+       static_cast<long long>(
+           std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count())}};
 }
 
 // The record of a completed exposure: what ran and the products it wrote, so a later
@@ -132,14 +132,10 @@ nlohmann::json make_record(const BatchRequest& r, const Job& j) {
     auto s = file_stamp(o);
     if (!s.is_null()) outs.push_back(s);
   }
-  return {{"stpipe_batch_record", 1},
-          {"stpipe_version", kVersion},
-          {"class", r.class_name},
-          {"input", fs::absolute(j.input).lexically_normal().string()},
-          {"args", r.base_args},
-          {"status", "complete"},
-          {"seconds", j.seconds},
-          {"outputs", outs}};
+  return {{"stpipe_batch_record", 1}, {"stpipe_version", kVersion},
+          {"class", r.class_name},    {"input", fs::absolute(j.input).lexically_normal().string()},
+          {"args", r.base_args},      {"status", "complete"},
+          {"seconds", j.seconds},     {"outputs", outs}};
 }
 
 // True when the record says this exposure was completed with the same class and arguments and

@@ -32,8 +32,7 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& raw);
 /// The log and record files of one exposure in `dir`: <dir>/<stem>.log and
 /// <dir>/<stem>.batch.json, where <stem> is the file name without .fits/.fits.gz/.asdf/.json.
 std::filesystem::path batch_log_path(const std::filesystem::path& dir, const std::string& input);
-std::filesystem::path batch_record_path(const std::filesystem::path& dir,
-                                        const std::string& input);
+std::filesystem::path batch_record_path(const std::filesystem::path& dir, const std::string& input);
 
 /// Runs the batch; prints progress and the summary table on stderr. Returns 0 when every
 /// exposure succeeded or was skipped, else the exit code of the first failure (1 for a crash).

@@ -112,14 +112,16 @@ int slurm_command(const std::vector<std::string>& args) {
       positional.push_back(a);
     }
   }
-  if (positional.size() < 2) throw ConfigError("stpipe batch slurm needs a pipeline and inputs\n" +
-                                               std::string(kBatchUsage));
+  if (positional.size() < 2)
+    throw ConfigError("stpipe batch slurm needs a pipeline and inputs\n" +
+                      std::string(kBatchUsage));
   const std::string pipeline = positional[0];
   // The class must exist and the parameters must be its own: fail here, not in every task.
   {
     const StepRegistry& reg = StepRegistry::global();
     if (!reg.find(pipeline) && !fs::exists(pipeline))
-      throw ConfigError("'" + pipeline + "' is not a path to a config file or a registered step "
+      throw ConfigError("'" + pipeline +
+                        "' is not a path to a config file or a registered step "
                         "class");
   }
   std::vector<std::string> inputs =
@@ -149,8 +151,7 @@ int slurm_command(const std::vector<std::string>& args) {
   const std::size_t n = inputs.size();
   std::ostringstream s;
   s << "#!/bin/bash\n"
-    << "# stpipe batch: " << pipeline << " on " << n << " exposure(s); made " << now_iso()
-    << "\n"
+    << "# stpipe batch: " << pipeline << " on " << n << " exposure(s); made " << now_iso() << "\n"
     << "#SBATCH --job-name=" << shell_quote("stpipe-" + fs::path(pipeline).filename().string())
     << "\n"
     << "#SBATCH --array=0-" << (n - 1) << (array_size > 0 ? "%" + std::to_string(array_size) : "")
@@ -188,9 +189,9 @@ int slurm_command(const std::vector<std::string>& args) {
   write_text_atomically(script, s.str());
   fs::permissions(script, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                   fs::perm_options::add);
-  nlohmann::json meta = {{"pipeline", pipeline_arg}, {"inputs", n},
-                         {"output_dir", out_dir.string()}, {"script", script.string()},
-                         {"params", params}, {"created", now_iso()}};
+  nlohmann::json meta = {
+      {"pipeline", pipeline_arg},  {"inputs", n},      {"output_dir", out_dir.string()},
+      {"script", script.string()}, {"params", params}, {"created", now_iso()}};
   std::cout << "wrote " << script.string() << " (" << n << " task(s)"
             << (array_size > 0 ? ", at most " + std::to_string(array_size) + " at once" : "")
             << ")\n";
@@ -200,8 +201,8 @@ int slurm_command(const std::vector<std::string>& args) {
     if (rc != 0) throw Error("sbatch failed (exit " + std::to_string(rc) + "): " + out);
     std::string id = out.substr(0, out.find_first_of(";\n"));
     meta["job_id"] = id;
-    std::cout << "submitted job " << id << "; follow it with: stpipe batch status "
-              << dir.string() << "\n";
+    std::cout << "submitted job " << id << "; follow it with: stpipe batch status " << dir.string()
+              << "\n";
   }
   write_text_atomically(dir / "batch.json", meta.dump(2) + "\n");
   return 0;
@@ -232,7 +233,8 @@ int status_command(const std::vector<std::string>& args) {
       if (!line.empty()) inputs.push_back(line);
   }
   nlohmann::json meta = nlohmann::json::object();
-  if (fs::exists(dir / "batch.json")) meta = nlohmann::json::parse(read_text_file(dir / "batch.json"));
+  if (fs::exists(dir / "batch.json"))
+    meta = nlohmann::json::parse(read_text_file(dir / "batch.json"));
   const fs::path out_dir = meta.value("output_dir", dir.string());
   // Slurm's view of tasks not finished yet (PENDING/RUNNING), when the job is known.
   std::map<long, std::string> queue;
@@ -269,8 +271,8 @@ int status_command(const std::vector<std::string>& args) {
         r["state"] = "UNKNOWN";
       }
     }
-    if (auto q = queue.find(static_cast<long>(t)); q != queue.end() && r["state"] != "COMPLETED" &&
-                                                   r["state"] != "FAILED")
+    if (auto q = queue.find(static_cast<long>(t));
+        q != queue.end() && r["state"] != "COMPLETED" && r["state"] != "FAILED")
       r["state"] = q->second;
     // A task Slurm no longer lists that never reported: it died before or while running.
     if (!job.empty() && !queue.empty() && r["state"] == "RUNNING" && !queue.count(long(t))) {
@@ -304,9 +306,9 @@ int status_command(const std::vector<std::string>& args) {
     std::cout << (r["exit_code"].is_null() ? "-" : r["exit_code"].dump()) << "  ";
     std::cout.width(8);
     char secs[32] = "-";
-    if (!r["seconds"].is_null()) std::snprintf(secs, sizeof secs, "%.1f s", r["seconds"].get<double>());
-    std::cout << secs
-              << "  " << r["log"].get<std::string>() << "\n";
+    if (!r["seconds"].is_null())
+      std::snprintf(secs, sizeof secs, "%.1f s", r["seconds"].get<double>());
+    std::cout << secs << "  " << r["log"].get<std::string>() << "\n";
   }
   std::cout << (job.empty() ? "" : "job " + job + ": ");
   bool first = true;

@@ -1,8 +1,6 @@
 // strun's command line: class or config resolution, spec-derived options, logging, exit codes.
 #include "stpipe/cli/strun.h"
 
-#include "cli/batch.h"
-
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -11,6 +9,7 @@
 #include <iostream>
 #include <set>
 
+#include "cli/batch.h"
 #include "stpipe/config/configobj.h"
 #include "stpipe/core/step.h"
 #include "stpipe/log/logging.h"
@@ -48,7 +47,6 @@ struct Options {
   int threads_per_job = 0;
   std::vector<std::string> forward;
 };
-
 
 class UsageError : public ConfigError {
  public:

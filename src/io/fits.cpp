@@ -469,8 +469,7 @@ void check_data_size(const FitsFile& f, const std::string& where, long double by
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
   std::string t = "(";
-  for (std::size_t k = 0; k < shape.size(); ++k)
-    t += (k ? ", " : "") + std::to_string(shape[k]);
+  for (std::size_t k = 0; k < shape.size(); ++k) t += (k ? ", " : "") + std::to_string(shape[k]);
   return t + (shape.size() == 1 ? ",)" : ")");
 }
 
@@ -541,8 +540,7 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
   }
   if (n > 0) {
     int status = 0, anynul = 0;
-    if (fits_read_img(f.get(), image_typecode(dtype), first, n, nullptr, a.raw(), &anynul,
-                      &status))
+    if (fits_read_img(f.get(), image_typecode(dtype), first, n, nullptr, a.raw(), &anynul, &status))
       fail(f.path(), where + ": reading " + std::to_string(n) + " pixels", status);
   }
   return a;

@@ -19,10 +19,11 @@ std::vector<asdf::Field> table_fields(const Table& table) {
     asdf::Field f;
     f.name = c.name;
     if (c.is_text) {
-      f.type = asdf::DataType::string_type(asdf::ScalarKind::kAscii, std::max<std::size_t>(c.width, 1));
+      f.type =
+          asdf::DataType::string_type(asdf::ScalarKind::kAscii, std::max<std::size_t>(c.width, 1));
     } else {
       f.type = asdf::DataType::from_name(c.dtype == DType::kBool8 ? "bool8"
-                                                                   : models::dtype_name(c.dtype));
+                                                                  : models::dtype_name(c.dtype));
       if (c.repeat != 1) f.shape = {c.repeat};
     }
     fields.push_back(std::move(f));
@@ -69,11 +70,13 @@ Table records_table(const asdf::NdArrayInfo& info, std::span<const std::byte> re
     Column c;
     c.name = f.name;
     if (f.type.kind == asdf::ScalarKind::kAscii || f.type.kind == asdf::ScalarKind::kUcs4) {
-      if (!f.shape.empty()) throw IoError("field " + f.name + ": arrays of strings are not supported");
+      if (!f.shape.empty())
+        throw IoError("field " + f.name + ": arrays of strings are not supported");
       c.is_text = true;
       c.width = f.type.length;
       for (std::size_t r = 0; r < rows; ++r) {
-        const auto* p = reinterpret_cast<const unsigned char*>(records.data() + r * record + f.offset);
+        const auto* p =
+            reinterpret_cast<const unsigned char*>(records.data() + r * record + f.offset);
         std::string s;
         if (f.type.kind == asdf::ScalarKind::kAscii) {
           s.assign(reinterpret_cast<const char*>(p), f.type.length);

@@ -385,23 +385,24 @@ std::shared_ptr<DataModel> make() {
   return std::make_shared<M>();
 }
 const std::map<std::string, Factory>& registry() {
-  static const std::map<std::string, Factory> r = {{"RampModel", &make<RampModel>},
-                                                   {"Level1bModel", &make<Level1bModel>},
-                                                   {"ImageModel", &make<ImageModel>},
-                                                   {"CubeModel", &make<CubeModel>},
-                                                   {"RampFitOutputModel", &make<RampFitOutputModel>},
-                                                   {"MaskModel", &make<MaskModel>},
-                                                   {"SaturationModel", &make<SaturationModel>},
-                                                   {"SuperBiasModel", &make<SuperBiasModel>},
-                                                   {"DarkModel", &make<DarkModel>},
-                                                   {"DarkMIRIModel", &make<DarkMIRIModel>},
-                                                   {"GainModel", &make<GainModel>},
-                                                   {"ReadnoiseModel", &make<ReadnoiseModel>},
-                                                   {"LinearityModel", &make<LinearityModel>},
-                                                   {"IPCModel", &make<IPCModel>},
-                                                   {"FlatModel", &make<FlatModel>},
-                                                   {"ResetModel", &make<ResetModel>},
-                                                   {"LastFrameModel", &make<LastFrameModel>}};
+  static const std::map<std::string, Factory> r = {
+      {"RampModel", &make<RampModel>},
+      {"Level1bModel", &make<Level1bModel>},
+      {"ImageModel", &make<ImageModel>},
+      {"CubeModel", &make<CubeModel>},
+      {"RampFitOutputModel", &make<RampFitOutputModel>},
+      {"MaskModel", &make<MaskModel>},
+      {"SaturationModel", &make<SaturationModel>},
+      {"SuperBiasModel", &make<SuperBiasModel>},
+      {"DarkModel", &make<DarkModel>},
+      {"DarkMIRIModel", &make<DarkMIRIModel>},
+      {"GainModel", &make<GainModel>},
+      {"ReadnoiseModel", &make<ReadnoiseModel>},
+      {"LinearityModel", &make<LinearityModel>},
+      {"IPCModel", &make<IPCModel>},
+      {"FlatModel", &make<FlatModel>},
+      {"ResetModel", &make<ResetModel>},
+      {"LastFrameModel", &make<LastFrameModel>}};
   return r;
 }
 
@@ -481,9 +482,8 @@ void limit_model(DataModel& model, const OpenOptions& o) {
     if (shape.empty() || o.planes->first < 0 || o.planes->count < 0 ||
         o.planes->first + o.planes->count > shape[0])
       throw IoError(model.source_path().string() + ": array " + o.planes->array + " has shape " +
-                    a.shape_string() + ": cannot read planes [" +
-                    std::to_string(o.planes->first) + ", " +
-                    std::to_string(o.planes->first + o.planes->count) + ")");
+                    a.shape_string() + ": cannot read planes [" + std::to_string(o.planes->first) +
+                    ", " + std::to_string(o.planes->first + o.planes->count) + ")");
     const std::size_t plane = a.nbytes() / static_cast<std::size_t>(shape[0]);
     shape[0] = o.planes->count;
     Array cut = Array::allocate(a.dtype(), shape);

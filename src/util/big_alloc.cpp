@@ -89,7 +89,6 @@ class BlockCache {
   }
 
  public:
-
   void give(void* p, std::size_t size) {
     std::lock_guard lock(mutex_);
     auto addr = reinterpret_cast<std::uintptr_t>(p);

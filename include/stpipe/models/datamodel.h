@@ -231,8 +231,7 @@ struct OpenOptions {
 std::shared_ptr<DataModel> open(const std::filesystem::path& path, const OpenOptions& options = {});
 
 /// Opens `path` as class `model_type` regardless of DATAMODL (e.g. "DarkModel").
-std::shared_ptr<DataModel> open_as(const std::filesystem::path& path,
-                                   const std::string& model_type,
+std::shared_ptr<DataModel> open_as(const std::filesystem::path& path, const std::string& model_type,
                                    const OpenOptions& options = {});
 
 /// A new model of class `model_type` holding a copy of `model`'s metadata, tables, extra FITS

@@ -60,9 +60,8 @@ Datum DarkCurrentStep::process(const Datum& input) {
     const int dnf = static_cast<int>(h->meta_int("meta.exposure.nframes", 1));
     const int dgg = static_cast<int>(h->meta_int("meta.exposure.groupgap", 0));
     auto summary = io::summarize_fits(path);
-    const io::HduInfo* sci = path.size() > 5 && path.substr(path.size() - 5) == ".asdf"
-                                 ? nullptr
-                                 : summary.find("SCI");
+    const io::HduInfo* sci =
+        path.size() > 5 && path.substr(path.size() - 5) == ".asdf" ? nullptr : summary.find("SCI");
     if (sci) sci_shape = sci->shape;
     stream = sci && sci->shape.size() == 3 && dnf == t.nframes && dgg == t.groupgap &&
              sci->shape[0] >= shape.ngroups && shape.ngroups > 0 && is_none("dark_output");
@@ -107,8 +106,8 @@ Datum DarkCurrentStep::process(const Datum& input) {
     store_average_dark_current(*m, *ref);
     return std::make_shared<ModelProduct>(m);
   }
-  auto ref = open_reference(*this, "dark", dark_type, {"data", "dq", "average_dark_current"},
-                            frames);
+  auto ref =
+      open_reference(*this, "dark", dark_type, {"data", "dq", "average_dark_current"}, frames);
   if (!ref->has_array("data")) {
     throw ReferenceFileError("Dark reference file '" + path + "' has no SCI array");
   }

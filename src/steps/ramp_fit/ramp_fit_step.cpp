@@ -91,8 +91,11 @@ steps::RampFitStats fit_consuming(const steps::RampFitInputs& in, const steps::R
                          rate.err.subspan(off, bp), rate.var_poisson.subspan(off, bp),
                          rate.var_rnoise.subspan(off, bp)};
     const auto nb = static_cast<std::size_t>(nint * bp);
-    steps::RateArrays rib{{bri.data(), nb}, {bri_dq.data(), nb}, {bri.data() + nb, nb},
-                          {bri.data() + 2 * nb, nb}, {bri.data() + 3 * nb, nb}};
+    steps::RateArrays rib{{bri.data(), nb},
+                          {bri_dq.data(), nb},
+                          {bri.data() + nb, nb},
+                          {bri.data() + 2 * nb, nb},
+                          {bri.data() + 3 * nb, nb}};
     const auto st = steps::fit_ramps(b, p, rb, rib, nullptr);
     total.all_saturated = total.all_saturated && st.all_saturated;
     total.scalar_pixels += st.scalar_pixels;

@@ -26,8 +26,8 @@ Datum ResetStep::process(const Datum& input) {
   auto rdq = ref->has_array("dq") ? reference_array<std::uint32_t>(*ref, "dq", *m, false)
                                   : RefArray<std::uint32_t>::zeros(shape.npix());
   // jwst ORs the 2-D dq; a cube keeps its first plane.
-  std::span<const std::uint32_t> rdq_plane = rdq.span().first(
-      std::min<std::size_t>(rdq.size(), static_cast<std::size_t>(shape.npix())));
+  std::span<const std::uint32_t> rdq_plane =
+      rdq.span().first(std::min<std::size_t>(rdq.size(), static_cast<std::size_t>(shape.npix())));
   std::vector<std::uint32_t> rdq_padded;
   if (rdq_plane.size() < static_cast<std::size_t>(shape.npix())) {
     rdq_padded.assign(rdq_plane.begin(), rdq_plane.end());
