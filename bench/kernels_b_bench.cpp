@@ -93,6 +93,7 @@ void BM_Jump(benchmark::State& state) {
     state.ResumeTiming();
     auto r = st::detect_jumps(e.shape, e.timing, e.data, e.gdq, e.pdq, e.gain, e.rn);
     benchmark::DoNotOptimize(r.primary_crs);
+    state.counters["scalar_pixels"] = static_cast<double>(r.scalar_pixels);
   }
   state.counters["pixels/s"] = benchmark::Counter(static_cast<double>(e.shape.npix()),
                                                   benchmark::Counter::kIsIterationInvariantRate);

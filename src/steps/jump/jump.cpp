@@ -1,12 +1,10 @@
 // Jump detection kernel: two-point difference, iterative clipping and neighbour flagging.
 #include "stpipe/steps/jump.h"
 
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -15,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "stpipe/steps/detail/sort_network.h"
+#include "stpipe/steps/detail/simd.h"
 #include "stpipe/steps/dqflags.h"
 
 namespace stpipe::steps {
@@ -311,198 +309,147 @@ double nanmedian_f32(std::span<const float> v) {
   return static_cast<float>((t[m / 2 - 1] + t[m / 2]) / 2.0f);
 }
 
-using namespace ::stpipe::steps::detail;  // sorting networks (steps/detail/sort_network.h)
+using namespace ::stpipe::steps::detail;  // lane vectors and sorting networks (detail/simd.h)
 
-constexpr int kMaxBlockDiffs = 64;   // larger ramps use the scalar path only
+constexpr int kLanes = 16;          // pixels per screened block (one 512-bit vector of floats)
+constexpr int kMaxBlockDiffs = 64;  // pixels with more differences use the exact routine only
 constexpr int kPrefetchAhead = 256;  // pixels ahead in each group plane
 
-// First iteration of the iterative search (or the whole single-pass test) for kLanes adjacent
-// pixels, vectorised across pixels. Returns a lane mask of pixels that need the full scalar
-// routine: a new jump was found, or groupdq already holds JUMP bits (neighbour events, cleanup).
-// The other pixels need no change.
-unsigned first_pass_block(const Context& c, std::int64_t pix0,
-                          const std::vector<std::pair<int, int>>& net) {
+// Whether the screen can be used: it compares squared ratios, so the thresholds must be
+// positive and finite.
+bool screen_applies(const JumpParams& p) {
+  for (double t : {p.rejection_threshold, p.three_group_rejection_threshold,
+                   p.four_group_rejection_threshold})
+    if (!(t > 0.0 && t < 1e18)) return false;
+  return true;
+}
+
+// A conservative screen of kLanes adjacent pixels in single precision: returns the lane mask of
+// pixels that may have a jump (or already hold JUMP bits), which the exact per-pixel routine
+// then handles. A lane left out is certain to need no change: its first iteration (or the
+// single pass) finds nothing, so stcal leaves its groupdq as it is.
+//
+// The screen uses the same differences (f32, as stcal) and the same sorted order, so the count
+// u, the clipped median m and the extreme values are those of the exact routine up to the
+// rounding of m (the exact median of an even count is formed in f64). The largest |a - m| over
+// the pixel's finite differences is max(a_max - m, m - a_min). A lane is clean when
+//   ((e + 2e-6 |m|) (1 + 1e-5))^2 < thr^2 (|m| + rn^2 / nframes),
+// which, with every f32 rounding bounded by 2^-24 relative, implies that the exact f64 ratio
+// |f32(a - m)| / sigma is at most thr (1 - 8e-6) for every difference: no jump. NaN or
+// infinite intermediate values fail the comparison, so such lanes go to the exact routine.
+//
+// N > 0 is the number of differences (nints * (ngroups - 1)) known at compile time, so that
+// the rows stay in registers; N == 0 takes it from the context (up to kMaxBlockDiffs).
+template <int N>
+unsigned screen_block(const Context& c, std::int64_t pix0,
+                      const std::vector<std::pair<int, int>>& net) {
   const Geometry& g = c.g;
   const JumpParams& p = *c.p;
-  const int n = static_cast<int>(g.nints * g.ndiff);
+  constexpr int kCap = N > 0 ? N : kMaxBlockDiffs;
+  const int n = N > 0 ? N : static_cast<int>(g.nints * g.ndiff);
   const bool single = c.mode == Mode::kSinglePass;
-  alignas(64) double a[kMaxBlockDiffs][kLanes];
-  alignas(64) double srt[kMaxBlockDiffs][kLanes];
-  alignas(64) float eprev[kLanes], ecur[kLanes], gainv[kLanes];
-  alignas(64) double rn2o[kLanes], med[kLanes], sig[kLanes];
-  alignas(64) int u[kLanes];
-  alignas(64) std::uint32_t anyjump[kLanes];
-  const double inf = std::numeric_limits<double>::infinity();
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    const float gn = c.gain[pix0 + l];
-    gainv[l] = gn;
-    const float rne = c.rnoise[pix0 + l] * gn;
-    const float rn2 = rne * rne;
-    rn2o[l] = static_cast<double>(rn2) / c.nframes;
-    u[l] = 0;
-    anyjump[l] = 0;
-  }
-  for (std::int64_t i = 0; i < g.nints; ++i) {
-    for (std::int64_t k = 0; k < g.ngroups; ++k) {
-      const std::int64_t base = (i * g.ngroups + k) * g.npix + pix0;
-      const float* d = c.data + base;
-      const std::uint8_t* q = c.gdq + base;
-      const int j = static_cast<int>(i * g.ndiff + k - 1);
-      __builtin_prefetch(d + kPrefetchAhead);
-      __builtin_prefetch(q + kPrefetchAhead);
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        // NaN where DNU or SAT, as a bit select so that the loop vectorises.
-        const std::uint32_t qq = q[l];
-        const std::uint32_t vb = std::bit_cast<std::uint32_t>(d[l] * gainv[l]);
-        const std::uint32_t badm = 0u - static_cast<std::uint32_t>((qq & (kDnu | kSat)) != 0);
-        ecur[l] = std::bit_cast<float>((vb & ~badm) | (0x7fc00000u & badm));
-        anyjump[l] |= qq & kJump;
-      }
-      if (k > 0) {
-#pragma omp simd
-        for (int l = 0; l < kLanes; ++l) {
-          const double f0 = static_cast<double>(ecur[l] - eprev[l]);
-          const double f = single ? f0 : std::fabs(f0);
-          const bool nan = f != f;
-          a[j][l] = f;
-          srt[j][l] = nan ? inf : f;
-          u[l] += !nan;
-        }
-      }
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) eprev[l] = ecur[l];
-    }
-  }
-  sort_lanes(srt, n, net);
-  if (single) {
-    // Single pass: the signed median and sigma; a pixel needs the per-pixel routine when some
-    // finite diff is beyond the threshold. max|d - m| / sigma decides it exactly, as division by
-    // the same positive sigma is monotonic.
-    alignas(64) int lo_s[kLanes], hi_s[kLanes];
-    alignas(64) double lo_w[kLanes] = {}, hi_w[kLanes] = {}, dev[kLanes];
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      lo_s[l] = (u[l] - 1) / 2;
-      hi_s[l] = u[l] / 2;
-      dev[l] = -inf;
-    }
-    for (int j = 0; j < n; ++j) {
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        lo_w[l] = (j == lo_s[l]) ? srt[j][l] : lo_w[l];
-        hi_w[l] = (j == hi_s[l]) ? srt[j][l] : hi_w[l];
-      }
-    }
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      const double m = (u[l] & 1) ? lo_w[l] : (lo_w[l] + hi_w[l]) / 2.0;
-      med[l] = u[l] == 0 ? std::numeric_limits<double>::quiet_NaN() : m;
-      sig[l] = std::fabs(med[l]) * 1.0 + rn2o[l];
-    }
-    sqrt_lanes(sig);
-    for (int j = 0; j < n; ++j) {
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        const double x = a[j][l];
-        const double d = std::fabs(x - med[l]);
-        const bool fin = std::fabs(x) <= std::numeric_limits<double>::max();
-        dev[l] = (fin && d > dev[l]) ? d : dev[l];
-      }
-    }
-    unsigned need = 0;
-    for (int l = 0; l < kLanes; ++l) {
-      const double s = sig[l] / 1.0;
-      const double sg = s == 0.0 ? std::numeric_limits<double>::quiet_NaN() : s;
-      if (dev[l] / sg > p.rejection_threshold || anyjump[l]) need |= 1u << l;
-    }
-    return need;
-  }
-  // Clipped median: drop every copy of the max (u >= 4); u == 3 middle; u == 2 min.
-  alignas(64) int lo_i[kLanes], hi_i[kLanes];
-  alignas(64) double mx[kLanes], lo_v[kLanes], hi_v[kLanes];
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    mx[l] = -inf;
-    lo_v[l] = hi_v[l] = 0.0;
-  }
+  const f32x16 zero = {};
+  const i32x16 izero = {};
+  const f32x16 inf = zero + std::numeric_limits<float>::infinity();
+  const f32x16 nan = zero + std::numeric_limits<float>::quiet_NaN();
+  const f32x16 gain = load<f32x16>(c.gain + pix0);
+  const f32x16 rne = load<f32x16>(c.rnoise + pix0) * gain;
+  const f32x16 rn2o = rne * rne / static_cast<float>(c.nframes);
+  // e = data * gain in electrons, NaN where DNU or SAT; anyjump collects the JUMP bits.
+  i32x16 anyjump = izero;
+  auto electrons = [&](std::int64_t plane) {
+    const std::int64_t base = plane * g.npix + pix0;
+    __builtin_prefetch(c.data + base + kPrefetchAhead);
+    __builtin_prefetch(c.gdq + base + kPrefetchAhead);
+    const i32x16 q = widen_u8(c.gdq + base);
+    anyjump |= q;
+    const f32x16 e = load<f32x16>(c.data + base) * gain;
+    return (q & (kDnu | kSat)) != 0 ? nan : e;
+  };
+  f32x16 s[kCap];
+  i32x16 u = izero;
+  f32x16 prev = zero;
+  std::int64_t k = 0, plane = 1;  // diff j: k within its integration, plane of its group
+#pragma GCC unroll 32
   for (int j = 0; j < n; ++j) {
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) mx[l] = (j == u[l] - 1) ? srt[j][l] : mx[l];
-  }
-  alignas(64) int keep[kLanes];
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) keep[l] = 0;
-  for (int j = 0; j < n; ++j) {
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) keep[l] += srt[j][l] < mx[l];
-  }
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    const int m = u[l] >= 4 ? keep[l] : u[l] == 3 ? 3 : 1;  // u == 2: the min, index 0
-    lo_i[l] = m & 1 ? m / 2 : m / 2 - 1;
-    hi_i[l] = m / 2;
-    if (u[l] == 2) lo_i[l] = hi_i[l] = 0;
-  }
-  for (int j = 0; j < n; ++j) {
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      lo_v[l] = (j == lo_i[l]) ? srt[j][l] : lo_v[l];
-      hi_v[l] = (j == hi_i[l]) ? srt[j][l] : hi_v[l];
+    if (k == 0) prev = electrons(plane - 1);
+    const f32x16 cur = electrons(plane);
+    if (++k == g.ndiff) {
+      k = 0;
+      plane += 2;
+    } else {
+      ++plane;
     }
+    f32x16 f = cur - prev;
+    if (!single) f = f < 0 ? -f : f;
+    const i32x16 ok = f == f;  // not NaN
+    u -= ok;
+    s[j] = ok ? f : inf;
+    prev = cur;
   }
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    double m = lo_i[l] == hi_i[l] ? lo_v[l] : (lo_v[l] + hi_v[l]) / 2.0;
-    const bool none = u[l] < 2 || (u[l] >= 4 && keep[l] == 0);
-    m = none ? std::numeric_limits<double>::quiet_NaN() : m;
-    med[l] = m;
-    sig[l] = std::fabs(m) * 1.0 + rn2o[l];
-  }
-  sqrt_lanes(sig);
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    const double s = sig[l] / 1.0;
-    sig[l] = s == 0.0 ? std::numeric_limits<double>::quiet_NaN() : s;
-  }
-  // Division by the same sigma is monotonic, so max(|e|) / sigma == max(|e| / sigma) exactly.
-  alignas(64) double gmax[kLanes];
-  alignas(64) double rmax[kMaxBlockDiffs][kLanes];  // per integration (nints <= kMaxBlockDiffs)
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) gmax[l] = -inf;
-  for (std::int64_t i = 0; i < g.nints; ++i) {
-    alignas(64) float emax[kLanes];
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) emax[l] = -std::numeric_limits<float>::infinity();
-    for (std::int64_t k = 0; k < g.ndiff; ++k) {
-      const std::int64_t j = i * g.ndiff + k;
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        const float ej = std::fabs(static_cast<float>(a[j][l] - med[l]));
-        emax[l] = ej > emax[l] ? ej : emax[l];
-      }
+  if constexpr (N > 0)
+    sort_rows_n<f32x16, N>(s);
+  else
+    sort_rows(s, n, net);
+  const float t4 = static_cast<float>(p.rejection_threshold);
+  const f32x16 smin = s[0];
+  f32x16 smax, m, thr2;
+  i32x16 skip;
+  // The usual case: every difference of every lane is usable and (iterative) the maximum is
+  // unique, so the median has a fixed position.
+  const int nm = single ? n : n - 1;  // values in the median
+  const i32x16 all = u == n;
+  const bool fixed =
+      lane_bits(all) == 0xffffu && (single || n < 4 || lane_bits(s[n - 2] < s[n - 1]) == 0xffffu);
+  if (fixed && (single || n >= 4)) {
+    smax = s[n - 1];
+    m = (s[(nm - 1) / 2] + s[nm / 2]) * 0.5f;
+    skip = izero;
+    thr2 = zero + t4 * t4;
+  } else {
+    smax = pick_rows(s, n, u - 1, zero);
+    i32x16 cnt = u;
+    if (single) {
+      skip = u == 0;
+      thr2 = zero + t4 * t4;
+    } else {
+      // Every copy of the maximum leaves the median when u >= 4; u == 3: the middle; u == 2:
+      // the minimum.
+      i32x16 keep = izero;
+#pragma GCC unroll 32
+      for (int r = 0; r < n; ++r) keep -= s[r] < smax;
+      cnt = u >= 4 ? keep : u;
+      skip = (u < 2) | ((u >= 4) & (keep == 0));  // no median: NaN sigma, no jump
+      const float t5 = static_cast<float>(p.four_group_rejection_threshold);
+      const float t6 = static_cast<float>(p.three_group_rejection_threshold);
+      thr2 = u >= 4 ? zero + t4 * t4 : (u == 3 ? zero + t5 * t5 : zero + t6 * t6);
     }
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      const double r = static_cast<double>(emax[l]) / sig[l];
-      rmax[i][l] = emax[l] == -std::numeric_limits<float>::infinity() || r != r ? -inf : r;
-      gmax[l] = rmax[i][l] > gmax[l] ? rmax[i][l] : gmax[l];
+    i32x16 lo = (cnt - 1) >> 1, hi = cnt >> 1;
+    if (!single) {
+      lo = u == 2 ? izero : lo;
+      hi = u == 2 ? izero : hi;
     }
+    m = (pick_rows(s, n, lo, zero) + pick_rows(s, n, hi, zero)) * 0.5f;
   }
-  unsigned need = 0;
-  for (int l = 0; l < kLanes; ++l) {
-    bool cr = false;
-    for (std::int64_t i = 0; i < g.nints; ++i) {
-      const double rm = rmax[i][l];
-      const bool cri = (u[l] >= 4 && rm > p.rejection_threshold) ||
-                       (u[l] == 3 && rm > p.four_group_rejection_threshold) ||
-                       (u[l] == 2 && rm > p.three_group_rejection_threshold);
-      cr = cr || (cri && rm == gmax[l]);
-    }
-    if (cr || anyjump[l]) need |= 1u << l;
-  }
-  return need;
+  const f32x16 am = m < 0 ? -m : m;
+  const f32x16 up = smax - m, down = m - smin;
+  const f32x16 e = up > down ? up : down;
+  const f32x16 lhs = (e + am * 2e-6f) * 1.00001f;
+  const i32x16 clean = skip | (lhs * lhs < thr2 * (am + rn2o));
+  return lane_bits(~clean | ((anyjump & kJump) != 0));
+}
+
+using ScreenFn = unsigned (*)(const Context&, std::int64_t, const std::vector<std::pair<int, int>>&);
+
+template <std::size_t... K>
+constexpr auto make_screens(std::index_sequence<K...>) {
+  return std::array<ScreenFn, sizeof...(K)>{&screen_block<static_cast<int>(K)>...};
+}
+
+// The screen for n differences: unrolled for n <= 20 (rows in registers), generic otherwise.
+ScreenFn screen_for(int n) {
+  static constexpr auto kScreens = make_screens(std::make_index_sequence<21>{});
+  return n < static_cast<int>(kScreens.size()) ? kScreens[n] : &screen_block<0>;
 }
 
 constexpr std::int64_t kTileRows = 4;
@@ -613,8 +560,10 @@ JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
   const int nthreads = omp_get_max_threads();
   const int ndiffs_total = static_cast<int>(g.nints * g.ndiff);
   const bool use_blocks = (c.mode == Mode::kIterative || c.mode == Mode::kSinglePass) &&
-                          ndiffs_total >= 1 && ndiffs_total <= kMaxBlockDiffs;
+                          ndiffs_total >= 1 && ndiffs_total <= kMaxBlockDiffs &&
+                          screen_applies(params);
   const auto net = sort_network(std::max(ndiffs_total, 1));
+  const ScreenFn screen = screen_for(ndiffs_total);
   std::vector<std::vector<NeighborEvent>> events(nthreads);
   std::int64_t primary = 0, slow = 0;
 #pragma omp parallel if (ntiles > 1) reduction(+ : primary, slow)
@@ -627,7 +576,7 @@ JumpResult detect_jumps(const RampShape& shape, const ReadoutTiming& timing,
         std::int64_t x = 0;
         if (use_blocks) {
           for (; x + kLanes <= g.nx; x += kLanes) {
-            const unsigned need = first_pass_block(c, y * g.nx + x, net);
+            const unsigned need = screen(c, y * g.nx + x, net);
             for (int l = 0; l < kLanes; ++l)
               if (need & (1u << l)) {
                 primary += detect_pixel(c, y * g.nx + x + l, s, ev);

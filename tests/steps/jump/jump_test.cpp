@@ -232,12 +232,12 @@ TEST(JumpEdge, AfterJumpFlagging) {
   for (std::int64_t g = 0; g < 10; ++g) EXPECT_EQ(s.q(0, g, 0), (g >= 4 && g <= 6) ? kJ : 0) << g;
 }
 
-// The SIMD blocks (8 pixels a row) and the per-pixel routine (rows of 7 pixels, never a full
-// block) must agree on every pixel: random ramps with ties, NaNs, flags and bad gains.
+// The screened SIMD blocks (16 pixels a row) and the per-pixel routine (rows of 15 pixels, never
+// a full block) must agree on every pixel: random ramps with ties, NaNs, flags and bad gains.
 TEST(JumpEdge, SimdBlocksMatchPerPixelRoutine) {
   for (auto [nints, ngroups] :
        {std::pair<std::int64_t, std::int64_t>{1, 9}, {2, 9}, {3, 5}, {1, 14}, {2, 12}}) {
-    const std::int64_t npix = 56 * 40;
+    const std::int64_t npix = 240 * 10;
     std::uint64_t s = 12345 + nints;
     auto rnd = [&s]() {
       s ^= s << 13;
@@ -245,7 +245,7 @@ TEST(JumpEdge, SimdBlocksMatchPerPixelRoutine) {
       s ^= s << 17;
       return s;
     };
-    st::RampShape a{nints, ngroups, npix / 8, 8}, b{nints, ngroups, npix / 7, 7};
+    st::RampShape a{nints, ngroups, npix / 16, 16}, b{nints, ngroups, npix / 15, 15};
     std::vector<float> data(a.size()), gain(npix), rn(npix);
     std::vector<std::uint8_t> gdq(a.size());
     for (std::int64_t p = 0; p < npix; ++p) {
