@@ -1,6 +1,7 @@
 // Benchmarks of the jump and ramp_fit kernels on a synthetic 1x10x2048x2048 float32 ramp.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -107,6 +108,7 @@ void BM_RampFit(benchmark::State& state) {
   for (auto _ : state) {
     const auto stats = st::fit_ramps(in, {}, e.rate.view(), e.rateints.view(), nullptr);
     benchmark::DoNotOptimize(stats.scalar_pixels);
+    state.counters["scalar_pixels"] = static_cast<double>(stats.scalar_pixels);
     benchmark::DoNotOptimize(e.rate.slope.data());
   }
   state.counters["pixels/s"] = benchmark::Counter(static_cast<double>(e.shape.npix()),
@@ -115,13 +117,18 @@ void BM_RampFit(benchmark::State& state) {
 
 }  // namespace
 
+// The fastest repetition too: on a shared VM, other tenants only ever add time.
+double fastest(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
+
 BENCHMARK(BM_Jump)
+    ->ComputeStatistics("min", fastest)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(3)
     ->Repetitions(5)
     ->ReportAggregatesOnly(true);
 BENCHMARK(BM_RampFit)
+    ->ComputeStatistics("min", fastest)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(3)

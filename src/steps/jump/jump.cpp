@@ -311,15 +311,15 @@ double nanmedian_f32(std::span<const float> v) {
 
 using namespace ::stpipe::steps::detail;  // lane vectors and sorting networks (detail/simd.h)
 
-constexpr int kLanes = 16;          // pixels per screened block (one 512-bit vector of floats)
-constexpr int kMaxBlockDiffs = 64;  // pixels with more differences use the exact routine only
+constexpr int kLanes = 16;           // pixels per screened block (one 512-bit vector of floats)
+constexpr int kMaxBlockDiffs = 64;   // pixels with more differences use the exact routine only
 constexpr int kPrefetchAhead = 256;  // pixels ahead in each group plane
 
 // Whether the screen can be used: it compares squared ratios, so the thresholds must be
 // positive and finite.
 bool screen_applies(const JumpParams& p) {
-  for (double t : {p.rejection_threshold, p.three_group_rejection_threshold,
-                   p.four_group_rejection_threshold})
+  for (double t :
+       {p.rejection_threshold, p.three_group_rejection_threshold, p.four_group_rejection_threshold})
     if (!(t > 0.0 && t < 1e18)) return false;
   return true;
 }
@@ -439,7 +439,8 @@ unsigned screen_block(const Context& c, std::int64_t pix0,
   return lane_bits(~clean | ((anyjump & kJump) != 0));
 }
 
-using ScreenFn = unsigned (*)(const Context&, std::int64_t, const std::vector<std::pair<int, int>>&);
+using ScreenFn = unsigned (*)(const Context&, std::int64_t,
+                              const std::vector<std::pair<int, int>>&);
 
 template <std::size_t... K>
 constexpr auto make_screens(std::index_sequence<K...>) {

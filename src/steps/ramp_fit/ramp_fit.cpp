@@ -1,7 +1,6 @@
 // Ramp fitting kernel: per-pixel segments, Fixsen-weighted OLS and inverse-variance combination.
 #include "stpipe/steps/ramp_fit.h"
 
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -15,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "stpipe/steps/detail/sort_network.h"
+#include "stpipe/steps/detail/simd.h"
 #include "stpipe/steps/dqflags.h"
 
 namespace stpipe::steps {
@@ -50,6 +49,8 @@ struct Consts {
   std::int64_t opt_slots;  // segment slots per integration in the scratch opt arrays
   // weights[(L * kNumPowers + p) * ngroups + k] = glibc powf(|k - mid| / mid, P)
   std::vector<double> weights;
+  // full_weights[k][p] = weights of the full-length segment (L = ngroups), for the SIMD blocks
+  std::vector<detail::f64x8> full_weights;
 };
 
 // One fitted segment.
@@ -560,231 +561,241 @@ void compact(std::vector<float>& a, std::int64_t nints, std::int64_t slots, std:
   a.resize(nints * keep * npix);
 }
 
-// keep ? x : +0.0, with bit operations so that the loop stays branch-free.
-inline double keep_or_zero(bool keep, double x) {
-  const std::uint64_t mask = 0 - static_cast<std::uint64_t>(keep);
-  return std::bit_cast<double>(std::bit_cast<std::uint64_t>(x) & mask);
+using namespace ::stpipe::steps::detail;  // lane vectors and sorting networks (detail/simd.h)
+
+constexpr int kLanes = 8;                     // pixels per SIMD block (8 doubles)
+constexpr std::int64_t kMaxBlockGroups = 64;  // longer ramps use the scalar path only
+constexpr int kPrefetchAhead = 256;           // pixels ahead in each group plane
+
+// keep ? x : +0.0 lane-wise.
+inline f64x8 keep_or_zero(i64x8 keep, f64x8 x) {
+  return reinterpret_cast<f64x8>(reinterpret_cast<i64x8>(x) & keep);
 }
 
-using namespace ::stpipe::steps::detail;  // sorting networks (steps/detail/sort_network.h)
+// Lane l: table[idx[l]] for an 8-entry table (the Fixsen weight of power index idx).
+inline f64x8 lookup8(const f64x8& table, i64x8 idx) {
+#if defined(__AVX512F__)
+  return reinterpret_cast<f64x8>(
+      _mm512_permutexvar_pd(reinterpret_cast<__m512i>(idx), reinterpret_cast<__m512d>(table)));
+#else
+  f64x8 r;
+  for (int l = 0; l < 8; ++l) r[l] = table[idx[l] & 7];
+  return r;
+#endif
+}
 
-constexpr std::int64_t kMaxBlockGroups = 64;   // longer ramps use the scalar path only
-constexpr std::int64_t kMaxBlockPlanes = 512;  // nints * ngroups of the SIMD path
-constexpr int kPrefetchAhead = 256;            // pixels ahead in each group plane
+// Fits a strip of `nb` (<= kStripBlocks) blocks of kLanes adjacent pixels, all of whose ramps
+// are clean (no groupdq bit in any group, finite data, gain > 0, pixeldq without DNU/SAT,
+// ngroups >= 2): one segment over the whole ramp in every integration. The arithmetic is
+// fit_pixel's, operation for operation, across lanes; a value that fit_pixel computes per
+// integration but that depends only on the pixel (the variances of the full-length segment) is
+// computed once. The work goes phase by phase over the strip's blocks, so that the long
+// division chains of independent blocks overlap. Writes the outputs of every lane and stores in
+// bad[b] the mask of lanes of block b that were not clean: the caller refits those with
+// fit_pixel. GT > 0 is ngroups known at compile time (rows in registers); 0 takes it from `c`.
+constexpr int kStripBlocks = 8;
 
-// Fits kLanes adjacent pixels whose ramps are all clean (no groupdq bit in any group, finite
-// data, gain > 0, pixeldq without DNU/SAT, ngroups >= 2), vectorised across pixels with the
-// same operation order as fit_pixel. Writes the outputs of every lane and returns the mask of
-// lanes that were not clean: the caller must refit those with fit_pixel.
-unsigned fit_clean_block(const Consts& c, const RampFitInputs& in, bool numpy1, std::int64_t pix0,
-                         const std::vector<std::pair<int, int>>& net, const Outs& o) {
-  const std::int64_t G = c.ngroups, N = c.nints, P = c.npix;
+template <int GT>
+void fit_clean_strip(const Consts& c, const RampFitInputs& in, bool numpy1, std::int64_t pix0,
+                     int nb, const std::vector<std::pair<int, int>>& net, const Outs& o,
+                     unsigned* bad) {
+  constexpr int kCap = GT > 0 ? GT : static_cast<int>(kMaxBlockGroups);
+  const std::int64_t G = GT > 0 ? GT : c.ngroups, N = c.nints, P = c.npix;
+  const int nd = static_cast<int>(G - 1);
   const float* data = in.data.data();
   const std::uint8_t* gdq = in.groupdq.data();
-  alignas(64) unsigned char bad[kLanes];
-  alignas(64) double gain[kLanes], rn[kLanes], dc[kLanes];
-  const double root = std::sqrt(2.0 * in.timing.nframes);
-  const float rootf = static_cast<float>(root);
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    const float gf = in.gain[pix0 + l];
-    const float rf = in.readnoise[pix0 + l];
-    const float rne =
-        numpy1 ? rf * (gf / rootf)
-               : static_cast<float>(static_cast<double>(rf) * (static_cast<double>(gf) / root));
-    gain[l] = gf;
-    rn[l] = rne;
-    dc[l] = in.average_dark_current.empty() ? 0. : in.average_dark_current[pix0 + l];
-    bad[l] = !(gf > 0.0f) || (in.pixeldq[pix0 + l] & (dq::kDoNotUse | dq::kSaturated)) != 0;
-  }
-  // One read of the block's ramps into a local copy: the group planes are a power-of-two
-  // apart in memory and would evict each other from L1/L2 between passes.
-  alignas(64) float loc[kMaxBlockPlanes][kLanes];
-  for (std::int64_t ig = 0; ig < N * G; ++ig) {
-    const float* d = data + ig * P + pix0;
-    const std::uint8_t* q = gdq + ig * P + pix0;
-    __builtin_prefetch(d + kPrefetchAhead);
-    __builtin_prefetch(q + kPrefetchAhead);
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      loc[ig][l] = d[l];
-      bad[l] |= (q[l] != 0) | !(std::fabs(d[l]) <= std::numeric_limits<float>::max());
-    }
-  }
-  unsigned badmask = 0;
-  for (int l = 0; l < kLanes; ++l) badmask |= bad[l] ? (1u << l) : 0u;
-  if (badmask == (1u << kLanes) - 1) return badmask;
-
-  alignas(64) double v[kMaxBlockGroups][kLanes];
-  alignas(64) double dlt[kMaxBlockGroups][kLanes];
-  alignas(64) double mr[kLanes];
-  // Median rate: per integration, the median of the G-1 first differences of v / tgroup.
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) mr[l] = 0.;
-  const std::int64_t nd = G - 1;
-  for (std::int64_t i = 0; i < N; ++i) {
-    for (std::int64_t g = 0; g < G; ++g) {
-      const float* d = loc[i * G + g];
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) v[g][l] = static_cast<double>(d[l]) / c.tgroup;
-    }
-    for (std::int64_t k = 0; k < nd; ++k) {
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) dlt[k][l] = v[k + 1][l] - v[k][l];
-    }
-    sort_lanes(dlt, static_cast<int>(nd), net);
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      double m = (nd & 1) ? dlt[nd / 2][l] : (dlt[nd / 2][l] + dlt[nd / 2 - 1][l]) / 2.;
-      m = std::isnan(m) ? 0. : m;
-      mr[l] += m;
-    }
-  }
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) mr[l] = mr[l] / static_cast<double>(static_cast<float>(N));
-
-  alignas(64) double rvp[kLanes], rvr[kLanes], rsl[kLanes];
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) rvp[l] = rvr[l] = rsl[l] = 0.;
+  const f64x8 zero = {};
+  const i64x8 izero = {};
   const double seglen = static_cast<double>(G);
-  const std::uint32_t* pdq_blk = in.pixeldq.data() + pix0;
-  const double* wt = c.weights.data();
-  for (std::int64_t i = 0; i < N; ++i) {
-    for (std::int64_t g = 0; g < G; ++g) {
-      const float* d = loc[i * G + g];
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) v[g][l] = static_cast<double>(d[l]);
+  const double root = std::sqrt(2.0 * in.timing.nframes);
+  const f64x8 fmax = zero + static_cast<double>(std::numeric_limits<float>::max());
+
+  // Phase 1, one read of each ramp: the clean check (every groupdq byte zero, checked 8 bytes at
+  // a time; finite data) and the median rate, the mean over the integrations of the median of
+  // the G-1 first differences of v / tgroup.
+  f64x8 mr[kStripBlocks];
+  unsigned todo = 0;  // blocks with at least one clean lane
+  for (int b = 0; b < nb; ++b) {
+    const std::int64_t px = pix0 + b * kLanes;
+    std::uint64_t qbits = 0;
+    i64x8 finite = izero - 1;
+    f64x8 acc = zero;
+    for (std::int64_t i = 0; i < N; ++i) {
+      f64x8 v[kCap], dlt[kCap];
+#pragma GCC unroll 64
+      for (std::int64_t g = 0; g < G; ++g) {
+        const std::int64_t off = (i * G + g) * P + px;
+        __builtin_prefetch(data + off + kPrefetchAhead);
+        __builtin_prefetch(gdq + off + kPrefetchAhead);
+        std::uint64_t qq;
+        std::memcpy(&qq, gdq + off, sizeof qq);
+        qbits |= qq;
+        v[g] = load_f32_as_f64(data + off);
+        const f64x8 av = v[g] < 0 ? -v[g] : v[g];
+        finite &= av <= fmax;
+      }
+      f64x8 wprev = v[0] / c.tgroup;
+#pragma GCC unroll 64
+      for (int k = 0; k < nd; ++k) {
+        const f64x8 w = v[k + 1] / c.tgroup;
+        dlt[k] = w - wprev;
+        wprev = w;
+      }
+      if constexpr (GT > 0)
+        sort_rows_n<f64x8, GT - 1>(dlt);
+      else
+        sort_rows(dlt, nd, net);
+      const int hi = nd / 2, lo = (nd - 1) / 2;  // the middle one, or the middle two
+      f64x8 m = lo == hi ? dlt[hi] : (dlt[hi] + dlt[lo]) / 2.;
+      m = m == m ? m : zero;
+      acc += m;
     }
-    alignas(64) double slope[kLanes], var_p[kLanes], var_r[kLanes];
-    if (G == 2) {
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        const double num_p = mr[l] > 0. ? mr[l] + dc[l] : dc[l];
-        slope[l] = (v[1][l] - v[0][l]) / c.tgroup;
-        var_p[l] = num_p / (c.tgroup * gain[l]);
-        double rnum = rn[l] / c.tgroup;
-        rnum = 12. * rnum * rnum;
-        double rden = 6.;
-        rden = rden * gain[l] * gain[l];
-        var_r[l] = rnum / rden;
-      }
-    } else {
-      alignas(64) int pidx[kLanes];
-      alignas(64) double sumw[kLanes] = {}, sumx[kLanes] = {}, sumxx[kLanes] = {},
-                         sumy[kLanes] = {}, sumxy[kLanes] = {}, invrn2[kLanes];
-      alignas(64) double den_s[kLanes], root_s[kLanes];
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        const double delta = v[G - 1][l] - v[0][l];
-        den_s[l] = rn[l] * rn[l] + delta * gain[l];
-        root_s[l] = den_s[l] <= 0. ? 1. : den_s[l];  // NaN stays NaN, as in stcal
-      }
-      sqrt_lanes(root_s);
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        const double delta = v[G - 1][l] - v[0][l];
-        const double den = den_s[l];
-        const double S = (delta * gain[l]) / root_s[l];
-        const bool keep = !(S < 0.) & !(den <= 0.) & !(gain[l] == 0.);
-        const double snr = keep_or_zero(keep, S);
+    mr[b] = N != 1 ? acc / static_cast<double>(static_cast<float>(N)) : acc;
+    i64x8 lane_bad = ~finite;
+    if (qbits != 0) lane_bad |= widen_u8x8(reinterpret_cast<const std::uint8_t*>(&qbits)) != 0;
+    const f32x8 gf = load<f32x8>(in.gain.data() + px);
+    const u32x8 pdq = load<u32x8>(in.pixeldq.data() + px);
+    lane_bad |= __builtin_convertvector(~(gf > 0.0f), i64x8) != 0;
+    lane_bad |= __builtin_convertvector((pdq & (dq::kDoNotUse | dq::kSaturated)) != 0, i64x8) != 0;
+    bad[b] = lane_bits(lane_bad);
+    if (bad[b] != (1u << kLanes) - 1) todo |= 1u << b;
+  }
+
+  // Phase 2: the per-pixel variances of the full-length segment, the same in every integration.
+  struct PixelVars {
+    f64x8 gain, rn, invrn2, var_r, inv_r, ivr, inv_p, ivp, ierr;
+  };
+  PixelVars pv[kStripBlocks];
+  for (int b = 0; b < nb; ++b) {
+    if (!(todo >> b & 1)) continue;
+    const std::int64_t px = pix0 + b * kLanes;
+    const f32x8 gf = load<f32x8>(in.gain.data() + px);
+    const f32x8 rf = load<f32x8>(in.readnoise.data() + px);
+    const f32x8 rne = numpy1
+                          ? rf * (gf / static_cast<float>(root))
+                          : __builtin_convertvector(__builtin_convertvector(rf, f64x8) *
+                                                        (__builtin_convertvector(gf, f64x8) / root),
+                                                    f32x8);
+    PixelVars& x = pv[b];
+    x.gain = __builtin_convertvector(gf, f64x8);
+    x.rn = __builtin_convertvector(rne, f64x8);
+    const f64x8 dc = in.average_dark_current.empty()
+                         ? zero
+                         : load_f32_as_f64(in.average_dark_current.data() + px);
+    f64x8 rnum = x.rn / c.tgroup;
+    rnum = 12. * rnum * rnum;
+    f64x8 rden = zero + (G == 2 ? 6. : seglen * seglen * seglen - seglen);
+    rden = rden * x.gain * x.gain;
+    x.var_r = rnum / rden;
+    x.inv_r = 1. / x.var_r;
+    const f64x8 ivr = 1. / x.inv_r;
+    x.ivr = ivr >= kLargeVariance ? zero : ivr;
+    const f64x8 num_p = mr[b] > 0. ? mr[b] + dc : dc;
+    const f64x8 var_p =
+        G == 2 ? num_p / (c.tgroup * x.gain) : num_p / (c.tgroup * x.gain * (seglen - 1.));
+    const f64x8 recip_p = 1. / var_p;
+    x.inv_p = var_p > 0. ? recip_p : zero;
+    const f64x8 var_e = var_p + x.var_r;
+    const f64x8 inv_e = 0. + 1. / var_e;  // fit_pixel sums from +0
+    const f64x8 recip_ip = 1. / x.inv_p;
+    const f64x8 ivp = x.inv_p > 0. ? recip_ip : zero;
+    x.ivp = ivp >= kLargeVariance ? zero : ivp;
+    const f64x8 ve = 1. / inv_e;
+    x.ierr = keep_or_zero(~(ve > kLargeVariance), sqrt_lanes(ve));
+    x.invrn2 = 1. / (x.rn * x.rn);
+  }
+
+  // Phase 3: the slope of each integration, its products, and the exposure's.
+  const i64x8 pidx_max = izero + (kNumPowers - 1);
+  const f64x8* wt = c.full_weights.data();
+  for (int b = 0; b < nb; ++b) {
+    if (!(todo >> b & 1)) continue;
+    const std::int64_t px = pix0 + b * kLanes;
+    const PixelVars& x = pv[b];
+    const u32x8 pdq = load<u32x8>(in.pixeldq.data() + px);
+    f64x8 rsl = zero;
+    for (std::int64_t i = 0; i < N; ++i) {
+      f64x8 v[kCap];
+#pragma GCC unroll 64
+      for (std::int64_t g = 0; g < G; ++g) v[g] = load_f32_as_f64(data + (i * G + g) * P + px);
+      f64x8 slope;
+      if (G == 2) {
+        slope = (v[1] - v[0]) / c.tgroup;
+      } else {
+        const f64x8 delta = v[G - 1] - v[0];
+        const f64x8 den = x.rn * x.rn + delta * x.gain;
+        const f64x8 root_s = sqrt_lanes(den <= 0. ? zero + 1. : den);  // NaN stays NaN
+        const f64x8 S = (delta * x.gain) / root_s;
+        const i64x8 keep = ~((S < 0.) | (den <= 0.) | (x.gain == 0.));
+        const f64x8 snr = keep_or_zero(keep, S);
         // snr_power: thresholds 5, 10, 20, 50, 100 (NaN -> the last power, as in stcal).
-        pidx[l] = static_cast<int>(!(snr < 5.)) + static_cast<int>(!(snr < 10.)) +
-                  static_cast<int>(!(snr < 20.)) + static_cast<int>(!(snr < 50.)) +
-                  static_cast<int>(!(snr < 100.));
-        invrn2[l] = 1. / (rn[l] * rn[l]);
-      }
-      const double* wl = wt + (G * kNumPowers) * G;
-      for (std::int64_t k = 0; k < G; ++k) {
-        const double xval = static_cast<double>(k) + 0.;
-#pragma omp simd
-        for (int l = 0; l < kLanes; ++l) {
-          const double weight = wl[pidx[l] * G + k] * invrn2[l];
-          const double data_k = v[k][l];
-          const double xwt = xval * weight;
-          sumw[l] += weight;
-          sumx[l] += xwt;
-          sumxx[l] += xval * xwt;
-          sumy[l] += data_k * weight;
-          sumxy[l] += data_k * xwt;
+        i64x8 pidx = pidx_max;
+        pidx += snr < 5.;
+        pidx += snr < 10.;
+        pidx += snr < 20.;
+        pidx += snr < 50.;
+        pidx += snr < 100.;
+        f64x8 sumw = zero, sumx = zero, sumxx = zero, sumy = zero, sumxy = zero;
+#pragma GCC unroll 64
+        for (std::int64_t k = 0; k < G; ++k) {
+          const double xval = static_cast<double>(k) + 0.;
+          const f64x8 weight = lookup8(wt[k], pidx) * x.invrn2;
+          const f64x8 xwt = xval * weight;
+          sumw += weight;
+          sumx += xwt;
+          sumxx += xval * xwt;
+          sumy += v[k] * weight;
+          sumxy += v[k] * xwt;
         }
+        const f64x8 den2 = sumw * sumxx - sumx * sumx;
+        const f64x8 num = sumw * sumxy - sumx * sumy;
+        const f64x8 invden = 1. / den2;
+        slope = (num * invden) / c.tgroup;
       }
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        const double den = sumw[l] * sumxx[l] - sumx[l] * sumx[l];
-        const double num = sumw[l] * sumxy[l] - sumx[l] * sumy[l];
-        const double invden = 1. / den;
-        slope[l] = (num * invden) / c.tgroup;
-        const double num_p = mr[l] > 0. ? mr[l] + dc[l] : dc[l];
-        var_p[l] = num_p / (c.tgroup * gain[l] * (seglen - 1.));
-        double rnum = rn[l] / c.tgroup;
-        rnum = 12. * rnum * rnum;
-        double rden = seglen * seglen * seglen - seglen;
-        rden = rden * gain[l] * gain[l];
-        var_r[l] = rnum / rden;
+      const f64x8 num = 0. + slope / x.var_r;  // fit_pixel sums from +0
+      rsl += num;
+      const std::int64_t oi = i * P + px;
+      store_f64_as_f32(o.rateints.slope.data() + oi, num * x.ivr);
+      store_f64_as_f32(o.rateints.var_poisson.data() + oi, x.ivp);
+      store_f64_as_f32(o.rateints.var_rnoise.data() + oi, x.ivr);
+      store_f64_as_f32(o.rateints.err.data() + oi, x.ierr);
+      store(o.rateints.dq.data() + oi, pdq);
+    }
+    // The exposure: sums over the integrations of the same inverse variances (with one
+    // integration they are the integration's).
+    f64x8 evp = x.ivp, evr = x.ivr;
+    if (N != 1) {
+      f64x8 rvp = zero, rvr = zero;
+      for (std::int64_t i = 0; i < N; ++i) {
+        rvp += x.inv_p;  // inv_p is 0 when var_p <= 0
+        rvr += x.inv_r;
       }
+      evp = rvp > 0. ? 1. / rvp : rvp;  // stcal keeps the sum otherwise
+      evp = (evp >= kLargeVariance) | (evp < 0.) ? zero : evp;
+      evr = rvr > 0. ? 1. / rvr : rvr;  // (NaN read noise stays NaN)
+      evr = evr >= kLargeVariance ? zero : evr;
     }
-    float* os = o.rateints.slope.data() + i * P + pix0;
-    float* ovp = o.rateints.var_poisson.data() + i * P + pix0;
-    float* ovr = o.rateints.var_rnoise.data() + i * P + pix0;
-    float* oe = o.rateints.err.data() + i * P + pix0;
-    std::uint32_t* odq = o.rateints.dq.data() + i * P + pix0;
-    alignas(64) double ve[kLanes], vroot[kLanes], ivp_s[kLanes], ivr_s[kLanes], num_s[kLanes];
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      // Divisions are done unconditionally and then selected, so the loop has no branches.
-      const double var_e = var_p[l] + var_r[l];
-      const double inv_r = 1. / var_r[l];
-      const double recip_p = 1. / var_p[l];
-      const double inv_p = var_p[l] > 0. ? recip_p : 0.;
-      const double inv_e = 1. / var_e;
-      const double num = slope[l] / var_r[l];
-      const double recip_ip = 1. / inv_p;
-      double ivp = inv_p > 0. ? recip_ip : 0.;
-      ivp = ivp >= kLargeVariance ? 0. : ivp;
-      double ivr = 1. / inv_r;
-      ivr = ivr >= kLargeVariance ? 0. : ivr;
-      ve[l] = 1. / inv_e;
-      ivp_s[l] = ivp;
-      ivr_s[l] = ivr;
-      num_s[l] = num;
-      rvp[l] += inv_p;  // inv_p is 0 when var_p <= 0
-      rvr[l] += inv_r;
-      rsl[l] += num;
-    }
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) vroot[l] = ve[l];
-    sqrt_lanes(vroot);
-#pragma omp simd
-    for (int l = 0; l < kLanes; ++l) {
-      const double e = keep_or_zero(!(ve[l] > kLargeVariance), vroot[l]);
-      oe[l] = static_cast<float>(e);
-      os[l] = static_cast<float>(num_s[l] * ivr_s[l]);
-      ovp[l] = static_cast<float>(ivp_s[l]);
-      ovr[l] = static_cast<float>(ivr_s[l]);
-      odq[l] = pdq_blk[l];
-    }
+    store_f64_as_f32(o.rate.slope.data() + px, rsl * evr);
+    store_f64_as_f32(o.rate.err.data() + px, sqrt_lanes(evp + evr));
+    store_f64_as_f32(o.rate.var_poisson.data() + px, evp);
+    store_f64_as_f32(o.rate.var_rnoise.data() + px, evr);
+    store(o.rate.dq.data() + px, pdq);
   }
-  alignas(64) double evp[kLanes], evr[kLanes], eroot[kLanes];
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    double vp = rvp[l] > 0. ? 1. / rvp[l] : rvp[l];  // stcal keeps the sum otherwise
-    vp = (vp >= kLargeVariance || vp < 0.) ? 0. : vp;
-    double vr = rvr[l] > 0. ? 1. / rvr[l] : rvr[l];  // (NaN read noise stays NaN)
-    vr = vr >= kLargeVariance ? 0. : vr;
-    evp[l] = vp;
-    evr[l] = vr;
-    eroot[l] = vp + vr;
-  }
-  sqrt_lanes(eroot);
-#pragma omp simd
-  for (int l = 0; l < kLanes; ++l) {
-    o.rate.slope[pix0 + l] = static_cast<float>(rsl[l] * evr[l]);
-    o.rate.err[pix0 + l] = static_cast<float>(eroot[l]);
-    o.rate.var_poisson[pix0 + l] = static_cast<float>(evp[l]);
-    o.rate.var_rnoise[pix0 + l] = static_cast<float>(evr[l]);
-    o.rate.dq[pix0 + l] = in.pixeldq[pix0 + l];
-  }
-  return badmask;
+}
+
+using BlockFn = void (*)(const Consts&, const RampFitInputs&, bool, std::int64_t, int,
+                         const std::vector<std::pair<int, int>>&, const Outs&, unsigned*);
+
+template <std::size_t... K>
+constexpr auto make_blocks(std::index_sequence<K...>) {
+  return std::array<BlockFn, sizeof...(K)>{&fit_clean_strip<static_cast<int>(K)>...};
+}
+
+// The block fitter for ngroups: unrolled for 2..20 groups, generic otherwise.
+BlockFn block_for(std::int64_t ngroups) {
+  static constexpr auto kBlocks = make_blocks(std::make_index_sequence<21>{});
+  return ngroups >= 2 && ngroups < static_cast<std::int64_t>(kBlocks.size()) ? kBlocks[ngroups]
+                                                                             : &fit_clean_strip<0>;
 }
 
 constexpr std::int64_t kTileRows = 4;
@@ -844,6 +855,11 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
       }
   }
 
+  c.full_weights.assign(sh.ngroups, detail::f64x8{});
+  for (std::int64_t k = 0; k < sh.ngroups; ++k)
+    for (int p = 0; p < kNumPowers; ++p)
+      c.full_weights[k][p] = c.weights[(sh.ngroups * kNumPowers + p) * sh.ngroups + k];
+
   if (params.save_opt) {
     const std::size_t n = static_cast<std::size_t>(sh.nints * c.opt_slots) * plane;
     for (auto* a : {&opt->slope, &opt->sigslope, &opt->var_poisson, &opt->var_rnoise, &opt->yint,
@@ -854,7 +870,8 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
 
   Outs o{rate, rateints, opt};
   const bool use_blocks = !params.save_opt && sh.ngroups >= 2 && sh.ngroups <= kMaxBlockGroups &&
-                          sh.nints * sh.ngroups <= kMaxBlockPlanes;
+                          c.tgroup > 0. && c.tgroup < std::numeric_limits<double>::infinity();
+  const BlockFn fit_block = block_for(sh.ngroups);
   const auto net = sort_network(static_cast<int>(std::max<std::int64_t>(sh.ngroups - 1, 1)));
   const std::int64_t ntiles = (sh.ny + kTileRows - 1) / kTileRows;
   std::int64_t max_segs = -1, max_crs = 0;
@@ -868,17 +885,21 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
       for (std::int64_t y = t * kTileRows; y < std::min(sh.ny, (t + 1) * kTileRows); ++y) {
         std::int64_t x = 0;
         if (use_blocks) {
-          for (; x + kLanes <= sh.nx; x += kLanes) {
-            const unsigned bad =
-                fit_clean_block(c, in, params.numpy1_readnoise, y * sh.nx + x, net, o);
-            if (bad != (1u << kLanes) - 1) all_sat = 0;
-            for (int l = 0; l < kLanes; ++l)
-              if (bad & (1u << l)) {
-                ++slow;
-                const bool a = fit_pixel(c, in, params.numpy1_readnoise, y * sh.nx + x + l, s, o,
-                                         max_segs, max_crs);
-                all_sat = all_sat && a;
-              }
+          while (x + kLanes <= sh.nx) {
+            const int nb =
+                static_cast<int>(std::min<std::int64_t>(kStripBlocks, (sh.nx - x) / kLanes));
+            unsigned bad[kStripBlocks];
+            fit_block(c, in, params.numpy1_readnoise, y * sh.nx + x, nb, net, o, bad);
+            for (int b = 0; b < nb; ++b, x += kLanes) {
+              if (bad[b] != (1u << kLanes) - 1) all_sat = 0;
+              for (int l = 0; l < kLanes; ++l)
+                if (bad[b] & (1u << l)) {
+                  ++slow;
+                  const bool a = fit_pixel(c, in, params.numpy1_readnoise, y * sh.nx + x + l, s, o,
+                                           max_segs, max_crs);
+                  all_sat = all_sat && a;
+                }
+            }
           }
         }
         for (; x < sh.nx; ++x, ++slow) {

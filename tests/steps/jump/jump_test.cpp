@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -277,6 +278,72 @@ TEST(JumpEdge, SimdBlocksMatchPerPixelRoutine) {
     EXPECT_STREQ(ra.mode, ngroups > 11 ? "single_pass" : "iterative");
     EXPECT_EQ(pdq_a, pdq_b);
     EXPECT_GT(ra.primary_crs, 100);
+  }
+}
+
+// Jumps whose ratio to sigma lies within a few parts per million of the rejection threshold
+// (4 for 9 usable differences, 5 for 3, 6 for 2; the single-pass threshold for 13): the
+// screened blocks must send every one of them to the exact routine, so that both layouts flag
+// exactly the same groups, and some jumps must fall on either side of the threshold.
+TEST(JumpEdge, ScreenIsExactAtTheThreshold) {
+  struct Case {
+    std::int64_t ngroups, usable;  // usable: groups not DO_NOT_USE (first ones)
+    double thr;
+  };
+  for (const Case cs : {Case{10, 10, 4.0}, Case{10, 4, 5.0}, Case{10, 3, 6.0}, Case{14, 14, 4.0}}) {
+    const std::int64_t npix = 240 * 20, G = cs.ngroups;
+    std::uint64_t s = 99 + G + cs.usable;
+    auto uni = [&s]() {
+      s ^= s << 13;
+      s ^= s >> 7;
+      s ^= s << 17;
+      return static_cast<double>(s >> 11) * (1.0 / 9007199254740992.0);
+    };
+    std::vector<float> data(G * npix), gain(npix, 1.0f), rn(npix);
+    std::vector<std::uint8_t> gdq(data.size(), 0);
+    for (std::int64_t p = 0; p < npix; ++p) {
+      rn[p] = static_cast<float>(3.0 + 5.0 * uni());
+      const double step = 20.0 + 200.0 * uni();  // electrons per group
+      // Differences: step with small jitter; one of them carries the jump.
+      std::vector<double> d(G - 1);
+      for (auto& x : d) x = step + 0.5 * (uni() - 0.5);
+      const std::int64_t n = cs.usable - 1, jk = static_cast<std::int64_t>(uni() * n);
+      std::vector<double> rest;
+      for (std::int64_t k = 0; k < n; ++k)
+        if (k != jk) rest.push_back(d[k]);
+      std::sort(rest.begin(), rest.end());
+      // stcal's centre: single pass (10 or more diffs), the median of all (the jump is the
+      // maximum); iterative with u >= 4 the median of the others (the jump is clipped);
+      // u == 3: the middle of three, the larger other; u == 2: the minimum.
+      const std::size_t r = rest.size();
+      const double centre = n >= 10  ? rest[r / 2]
+                            : n >= 4 ? (r % 2 ? rest[r / 2] : (rest[r / 2 - 1] + rest[r / 2]) / 2)
+                            : n == 3 ? rest[1]
+                                     : rest[0];
+      const double sig = std::sqrt(std::fabs(centre) + static_cast<double>(rn[p]) * rn[p]);
+      d[jk] = centre + cs.thr * sig * (1.0 + 4e-6 * (uni() - 0.5));
+      double acc = 1000.0;
+      for (std::int64_t g = 0; g < G; ++g) {
+        if (g > 0) acc += d[g - 1];
+        data[g * npix + p] = static_cast<float>(acc);
+        if (g >= cs.usable) gdq[g * npix + p] = stpipe::dq::kDoNotUse;
+      }
+    }
+    st::JumpParams prm;
+    prm.flag_4_neighbors = false;
+    st::RampShape a{1, G, npix / 16, 16}, b{1, G, npix / 15, 15};
+    auto qa = gdq, qb = gdq;
+    std::vector<std::uint32_t> pa(npix, 0), pb(npix, 0);
+    const auto ra = st::detect_jumps(a, {10.0, 10.0, 1, 0}, data, qa, pa, gain, rn, prm);
+    const auto rb = st::detect_jumps(b, {10.0, 10.0, 1, 0}, data, qb, pb, gain, rn, prm);
+    EXPECT_EQ(rb.scalar_pixels, npix);
+    std::int64_t diff = 0;
+    for (std::size_t k = 0; k < qa.size(); ++k) diff += qa[k] != qb[k];
+    EXPECT_EQ(diff, 0) << "ngroups " << G << " usable " << cs.usable;
+    EXPECT_EQ(ra.primary_crs, rb.primary_crs);
+    // Near the threshold both outcomes occur (the test would be empty otherwise).
+    EXPECT_GT(ra.primary_crs, npix / 20) << G << " " << cs.usable;
+    EXPECT_LT(ra.primary_crs, npix - npix / 20) << G << " " << cs.usable;
   }
 }
 

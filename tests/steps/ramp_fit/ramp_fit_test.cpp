@@ -402,11 +402,12 @@ TEST(RampFitEdge, ReadnoiseScalingModes) {
   EXPECT_EQ(n2, static_cast<float>(7.3f * (static_cast<double>(g) / std::sqrt(8.0))));
 }
 
-// The SIMD blocks (8-pixel rows) and the per-pixel routine (7-pixel rows) must agree bit for
-// bit on random clean and flagged ramps, for 1 and 3 integrations and short ramps.
+// The SIMD blocks (rows of 40 pixels: a strip of 5 blocks of 8) and the per-pixel routine
+// (7-pixel rows, never a block) must agree bit for bit on random clean and flagged ramps, for
+// 1 to 4 integrations, short ramps and ramps longer than the unrolled sizes (20 groups).
 TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
   for (auto [nints, ngroups] :
-       {std::pair<std::int64_t, std::int64_t>{1, 10}, {3, 4}, {2, 2}, {1, 3}}) {
+       {std::pair<std::int64_t, std::int64_t>{1, 10}, {3, 4}, {2, 2}, {1, 3}, {1, 25}, {4, 21}}) {
     const std::int64_t npix = 56 * 30;
     std::uint64_t s = 777 + nints * 10 + ngroups;
     auto rnd = [&s]() {
@@ -430,7 +431,8 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
         for (std::int64_t g = 0; g < ngroups; ++g) {
           const std::int64_t k = (i * ngroups + g) * npix + p;
           data[k] = static_cast<float>(rate * g + static_cast<double>(rnd() % 2000) / 100.0 - 10.0);
-          if (rnd() % 40 == 0) gdq[k] = rnd() % 2 ? dq::kJumpDet : dq::kSaturated;
+          if (rnd() % std::max<std::uint64_t>(40, 8 * nints * ngroups) == 0)
+            gdq[k] = rnd() % 2 ? dq::kJumpDet : dq::kSaturated;
         }
     }
     auto fit = [&](std::int64_t nx, std::vector<std::uint8_t>& q) {
@@ -446,7 +448,7 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
       return st::fit_ramps(in);
     };
     auto qa = gdq, qb = gdq;
-    auto ra = fit(8, qa), rb = fit(7, qb);
+    auto ra = fit(40, qa), rb = fit(7, qb);
     EXPECT_LT(ra.scalar_pixels, npix / 2);
     EXPECT_EQ(rb.scalar_pixels, npix);
     EXPECT_EQ(qa, qb);

@@ -23,6 +23,10 @@ typedef float f32x16 __attribute__((vector_size(64)));
 typedef std::int32_t i32x16 __attribute__((vector_size(64)));
 typedef double f64x8 __attribute__((vector_size(64)));
 typedef std::int64_t i64x8 __attribute__((vector_size(64)));
+/// Half-width companions (8 lanes of 32 bits) for loads, stores and conversions.
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef std::int32_t i32x8 __attribute__((vector_size(32)));
+typedef std::uint32_t u32x8 __attribute__((vector_size(32)));
 
 /// Unaligned load of a vector from p.
 template <class V, class T>
@@ -61,6 +65,24 @@ inline i64x8 widen_u8x8(const std::uint8_t* p) {
   u8x8 b;
   std::memcpy(&b, p, sizeof b);
   return __builtin_convertvector(b, i64x8);
+#endif
+}
+
+/// 8 floats at p, as doubles (exact).
+inline f64x8 load_f32_as_f64(const float* p) {
+#if defined(__AVX512F__)
+  return reinterpret_cast<f64x8>(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
+#else
+  return __builtin_convertvector(load<f32x8>(p), f64x8);
+#endif
+}
+
+/// 8 doubles rounded to float (round to nearest even) and stored at p.
+inline void store_f64_as_f32(float* p, f64x8 v) {
+#if defined(__AVX512F__)
+  _mm256_storeu_ps(p, _mm512_cvtpd_ps(reinterpret_cast<__m512d>(v)));
+#else
+  store(p, __builtin_convertvector(v, f32x8));
 #endif
 }
 
