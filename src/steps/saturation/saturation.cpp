@@ -7,9 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "stpipe/steps/detail/simd.h"
 #include "stpipe/steps/dqflags.h"
 
 namespace stpipe::steps {
+
+using namespace ::stpipe::steps::detail;  // lane vectors (detail/simd.h)
 
 namespace {
 
@@ -18,6 +21,8 @@ constexpr std::int64_t kParallelMinPixels = 16384;
 constexpr std::uint8_t kSat = static_cast<std::uint8_t>(dq::kSaturated);
 constexpr std::uint8_t kDnu = static_cast<std::uint8_t>(dq::kDoNotUse);
 constexpr std::uint8_t kFloor = static_cast<std::uint8_t>(dq::kAdFloor | dq::kDoNotUse);
+constexpr std::int64_t kChunk = 64;           // pixels per chunk of the sparse SAT pass
+constexpr std::int64_t kPrefetchAhead = 512;  // pixels ahead in each group plane
 
 void require_size(std::size_t got, std::int64_t want, const char* what) {
   if (static_cast<std::int64_t>(got) != want)
@@ -128,14 +133,16 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
     const float* const d = data.data();
     std::vector<std::uint8_t> row(static_cast<std::size_t>(nx)), acc(row.size());
     std::vector<std::uint16_t> mrow(row.size());
+    std::vector<std::int32_t> first_row(row.size());
     std::uint8_t* src = row.data();
 
-    // 1. NO_SAT_CHECK and NaN thresholds.
+    // 1. NO_SAT_CHECK and NaN thresholds; 3. pixeldq |= the updated saturation dq.
 #pragma omp for schedule(static)
     for (std::int64_t p = 0; p < npix; ++p) {
       const bool nan = std::isnan(thr[p]);
       if (nan) sdq[p] |= dq::kNoSatCheck;
       if (nan || (sdq[p] & dq::kNoSatCheck) == dq::kNoSatCheck) thr[p] = no_check_thr;
+      pixeldq[p] |= sdq[p];  // 3. (sdq does not change after this)
     }
 
     // The general forward pass, one group plane at a time (two barriers per group).
@@ -169,6 +176,34 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
       }
     };
 
+    // 2c, for one pixel p of an integration (di, qi): DO_NOT_USE in group 1 where the data
+    // jumped to saturation within group 2 (SAT in group 2, not in group 1).
+    const bool group2 = opt.use_read_pattern && ngroups > 2;
+    const double mean0 = rp_mean(0);
+    const double last2 = rp_last(2);
+    const float mean0_f = static_cast<float>(mean0);
+    const float last2_f = static_cast<float>(last2);
+    const float len1_f = static_cast<float>(nf);
+    const bool np1 = opt.numpy1_promotion;
+    auto group2_test = [&](const float* di, std::uint8_t* qi, std::int64_t p) {
+      const float* d0 = di;
+      const float* d1 = di + npix;
+      std::uint8_t* q1 = qi + npix;
+      const std::uint8_t* q2 = qi + 2 * npix;
+      const float bb = b ? b[p] : 0.0f;
+      const float s1 = d0[p] - bb;
+      bool m1;
+      if (np1) {
+        m1 = (s1 / mean0_f) * last2_f + bb < thr[p];
+      } else {
+        m1 = (static_cast<double>(s1) / mean0) * last2 + static_cast<double>(bb) <
+             static_cast<double>(thr[p]);
+      }
+      const bool m2 = (d1[p] - d0[p]) > (thr[p] - d0[p]) / len1_f;
+      const bool m3 = (q2[p] & kSat) != 0 && (q1[p] & kSat) == 0;
+      if (m1 && m2 && m3) q1[p] |= kDnu;
+    };
+
     for (std::int64_t i = 0; i < nints; ++i) {
       const float* di = d + i * shape.int_stride();
       std::uint8_t* qi = q + i * shape.int_stride();
@@ -183,23 +218,39 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
       for (std::int64_t y = 0; y < (fast_ok ? ny : 0); ++y) {
         const std::int64_t r = y * nx;
         std::uint16_t* f = fst + r;
-        for (std::int64_t x = 0; x < nx; ++x) f[x] = kNever;
+        std::int32_t* fr = first_row.data();  // `first` of this row while the groups stream by
+        for (std::int64_t x = 0; x < nx; ++x) fr[x] = kNever;
         if (dilution)
           for (std::int64_t x = 0; x < nx; ++x) cmask[r + x] = 0;
         std::uint8_t extra = 0;
         for (std::int64_t g = 0; g < ngroups; ++g) {
           const float* dg = di + g * npix + r;
           std::uint8_t* qg = qi + g * npix + r;
-          const std::uint16_t gg = static_cast<std::uint16_t>(g);
+          const std::int32_t gg = static_cast<std::int32_t>(g);
           const float* t = thr + r;
-          for (std::int64_t x = 0; x < nx; ++x) {
+          // 16 pixels at a time, and groupdq is written only where a pixel is at the A-to-D
+          // floor: unchanged cache lines stay clean and are never written back.
+          std::int64_t x = 0;
+          for (; x + 16 <= nx; x += 16) {
+            // Rows are 2 pages long, and hardware prefetchers stop at page boundaries.
+            __builtin_prefetch(dg + x + kPrefetchAhead);
+            if ((x & 63) == 0) __builtin_prefetch(qg + x + kPrefetchAhead);
+            const f32x16 v = load<f32x16>(dg + x);
+            const i32x16 f0 = load<i32x16>(fr + x);
+            const i32x16 fx = (v >= load<f32x16>(t + x)) & (f0 > gg) ? i32x16{} + gg : f0;
+            store(fr + x, fx);
+            const i32x16 hit = ((fx > gg) & (widen_u8(qg + x) & kSat)) | (v <= 0.0f);
+            if (lane_bits(hit != 0) == 0) continue;
+            for (std::int64_t k = x; k < x + 16; ++k) {
+              extra |= static_cast<std::uint8_t>(fr[k] > gg ? (qg[k] & kSat) : 0);
+              if (dg[k] <= 0.0f) qg[k] |= kFloor;
+            }
+          }
+          for (; x < nx; ++x) {
             const float v = dg[x];
-            const std::uint16_t f0 = f[x];
-            const std::uint16_t fx = (v >= t[x]) ? std::min(f0, gg) : f0;
-            f[x] = fx;
-            const std::uint8_t qq = qg[x];
-            extra |= static_cast<std::uint8_t>((fx > gg) ? (qq & kSat) : 0);
-            qg[x] = qq | ((v <= 0.0f) ? kFloor : std::uint8_t{0});
+            if (v >= t[x] && fr[x] > gg) fr[x] = gg;
+            extra |= static_cast<std::uint8_t>(fr[x] > gg ? (qg[x] & kSat) : 0);
+            if (v <= 0.0f) qg[x] |= kFloor;
           }
           // Dilution candidates: bit g where d >= thr*f_g and group g has no DNU (its SAT
           // state is settled later through g = m-1).
@@ -217,6 +268,7 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           }
         }
         extra_src = extra_src || extra != 0;
+        for (std::int64_t x = 0; x < nx; ++x) f[x] = static_cast<std::uint16_t>(fr[x]);
         std::uint16_t* h = hmn + r;
         std::copy(f, f + nx, h);
         for (int dx = -n; dx <= n; ++dx) {
@@ -236,10 +288,19 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
             const std::uint16_t* h = hmn + yy * nx;
             for (std::int64_t x = 0; x < nx; ++x) m[x] = std::min(m[x], h[x]);
           }
-          for (std::int64_t g = 0; g < ngroups; ++g) {
-            std::uint8_t* qg = qi + g * npix + y * nx;
-            const std::uint16_t gg = static_cast<std::uint16_t>(g);
-            for (std::int64_t x = 0; x < nx; ++x) qg[x] |= (m[x] <= gg) ? kSat : std::uint8_t{0};
+          // SAT from group m[x] on: few pixels saturate, so only theirs are visited. The
+          // group-2 test (2c below, for the general path) needs SAT in group 2 but not in
+          // group 1, which here means m[x] == 2; it runs for those pixels now.
+          for (std::int64_t x0 = 0; x0 < nx; x0 += kChunk) {
+            const std::int64_t x1 = std::min(nx, x0 + kChunk);
+            std::uint16_t lo = kNever;
+            for (std::int64_t x = x0; x < x1; ++x) lo = std::min(lo, m[x]);
+            if (lo >= ngroups) continue;
+            for (std::int64_t x = x0; x < x1; ++x) {
+              if (m[x] >= ngroups) continue;
+              for (std::int64_t g = m[x]; g < ngroups; ++g) qi[g * npix + y * nx + x] |= kSat;
+              if (m[x] == 2 && group2) group2_test(di, qi, y * nx + x);
+            }
           }
           // Backward dilution pass, fast form: SAT in group g+1 but not in g means g = m-1, so
           // each pixel has at most one candidate group. Record it (or kNever) in `first`,
@@ -311,33 +372,11 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           }
         }
 
-        // 2c. Group-2 test: a jump to saturation inside group 2 (no dilation).
-        if (ngroups > 2) {
-          const double mean0 = rp_mean(0);
-          const double last2 = rp_last(2);
-          const float mean0_f = static_cast<float>(mean0);
-          const float last2_f = static_cast<float>(last2);
-          const float len1_f = static_cast<float>(nf);
-          const float* d0 = di;
-          const float* d1 = di + npix;
-          std::uint8_t* q1 = qi + npix;
-          const std::uint8_t* q2 = qi + 2 * npix;
-          const bool np1 = opt.numpy1_promotion;
+        // 2c. Group-2 test: a jump to saturation inside group 2 (no dilation). The fast path
+        // ran it in its vertical pass already.
+        if (group2 && extra_src) {
 #pragma omp for schedule(static)
-          for (std::int64_t p = 0; p < npix; ++p) {
-            const float bb = b ? b[p] : 0.0f;
-            const float s1 = d0[p] - bb;
-            bool m1;
-            if (np1) {
-              m1 = (s1 / mean0_f) * last2_f + bb < thr[p];
-            } else {
-              m1 = (static_cast<double>(s1) / mean0) * last2 + static_cast<double>(bb) <
-                   static_cast<double>(thr[p]);
-            }
-            const bool m2 = (d1[p] - d0[p]) > (thr[p] - d0[p]) / len1_f;
-            const bool m3 = (q2[p] & kSat) != 0 && (q1[p] & kSat) == 0;
-            if (m1 && m2 && m3) q1[p] |= kDnu;
-          }
+          for (std::int64_t p = 0; p < npix; ++p) group2_test(di, qi, p);
         }
       }
 
@@ -372,10 +411,6 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
         }
       }
     }
-
-    // 3. pixeldq |= (updated) saturation dq.
-#pragma omp for schedule(static)
-    for (std::int64_t p = 0; p < npix; ++p) pixeldq[p] |= sdq[p];
   }
 }
 
