@@ -474,9 +474,10 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 }
 
 // Reads the current image HDU as `want` (or its own type). `planes` reads only leading-axis
-// planes [first, first + count).
+// planes [first, first + count); `window` only rows and columns of an image of 2+ axes.
 Array read_image(const FitsFile& f, const std::string& where, std::optional<DType> want,
-                 int want_ndim, const models::OpenOptions::PlaneRange* planes = nullptr) {
+                 int want_ndim, const models::OpenOptions::PlaneRange* planes = nullptr,
+                 const models::OpenOptions::Window* window = nullptr) {
   int bitpix = 0, eq = 0;
   auto shape = image_shape(f, where, &bitpix, &eq);
   auto native = dtype_of_equivtype(eq);
@@ -504,6 +505,41 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
     for (std::size_t k = 1; k < shape.size(); ++k) plane *= shape[k];
     first += plane * planes->first;
     shape[0] = planes->count;
+  }
+  if (window && shape.size() >= 2) {
+    const std::size_t nd = shape.size();
+    const auto& w = *window;
+    if (w.y0 < 0 || w.x0 < 0 || w.ny < 0 || w.nx < 0 || w.y0 + w.ny > shape[nd - 2] ||
+        w.x0 + w.nx > shape[nd - 1])
+      throw IoError(f.path() + ": " + where + ": image of shape " + shape_text(shape) +
+                    " has no rows [" + std::to_string(w.y0) + ", " + std::to_string(w.y0 + w.ny) +
+                    ") and columns [" + std::to_string(w.x0) + ", " + std::to_string(w.x0 + w.nx) +
+                    ")");
+    // CFITSIO counts axes fastest first, from 1; the leading planes (and `planes`) are kept.
+    std::vector<long> fpix(nd), lpix(nd), inc(nd, 1);
+    fpix[0] = static_cast<long>(w.x0 + 1);
+    lpix[0] = static_cast<long>(w.x0 + w.nx);
+    fpix[1] = static_cast<long>(w.y0 + 1);
+    lpix[1] = static_cast<long>(w.y0 + w.ny);
+    const LONGLONG plane0 = planes ? planes->first : 0;
+    for (std::size_t k = 2; k < nd; ++k) {
+      const std::int64_t len = shape[nd - 1 - k];
+      fpix[k] = static_cast<long>(k == nd - 1 ? plane0 + 1 : 1);
+      lpix[k] = static_cast<long>(k == nd - 1 ? plane0 + len : len);
+    }
+    shape[nd - 2] = w.ny;
+    shape[nd - 1] = w.nx;
+    Array a = Array::uninitialized(dtype, shape);
+    if (a.size() > 0) {
+      int status = 0, anynul = 0;
+      if (fits_read_subset(f.get(), image_typecode(dtype), fpix.data(), lpix.data(), inc.data(),
+                           nullptr, a.raw(), &anynul, &status))
+        fail(f.path(),
+             where + ": reading rows " + std::to_string(w.y0) + ".." +
+                 std::to_string(w.y0 + w.ny - 1),
+             status);
+    }
+    return a;
   }
   Array a = Array::uninitialized(dtype, shape);  // the read fills every element
   LONGLONG n = static_cast<LONGLONG>(a.size());
@@ -944,7 +980,8 @@ void read_fits(const fs::path& path, DataModel& model, const models::OpenOptions
         int eq = 0;
         auto shape = image_shape(f, where, nullptr, &eq);
         if (shape.empty()) continue;  // header-only HDU
-        Array a = read_image(f, where, entry->dtype, entry->ndim, planes_of(entry->name));
+        Array a = read_image(f, where, entry->dtype, entry->ndim, planes_of(entry->name),
+                             options.window ? &*options.window : nullptr);
         if (entry->max_ndim >= 0 && static_cast<int>(a.ndim()) > entry->max_ndim)
           throw IoError(path.string() + ": " + where +
                         ": Array has wrong number of dimensions.  Expected <= " +

@@ -491,6 +491,35 @@ void limit_model(DataModel& model, const OpenOptions& o) {
                 cut.nbytes());
     model.set_array(o.planes->array, std::move(cut));
   }
+  if (o.window) {
+    const auto& w = *o.window;
+    for (auto& name : model.array_names()) {
+      const Array& a = model.array(name);
+      if (a.ndim() < 2) continue;
+      auto shape = a.shape();
+      const std::size_t nd = shape.size();
+      if (w.y0 < 0 || w.x0 < 0 || w.ny < 0 || w.nx < 0 || w.y0 + w.ny > shape[nd - 2] ||
+          w.x0 + w.nx > shape[nd - 1])
+        throw IoError(model.source_path().string() + ": array " + name + " has shape " +
+                      a.shape_string() + ": cannot read rows [" + std::to_string(w.y0) + ", " +
+                      std::to_string(w.y0 + w.ny) + ") and columns [" + std::to_string(w.x0) +
+                      ", " + std::to_string(w.x0 + w.nx) + ")");
+      const std::int64_t rows = shape[nd - 2], cols = shape[nd - 1];
+      const std::size_t item = dtype_size(a.dtype());
+      shape[nd - 2] = w.ny;
+      shape[nd - 1] = w.nx;
+      Array cut = Array::allocate(a.dtype(), shape);
+      const std::int64_t planes =
+          rows * cols == 0 ? 0 : static_cast<std::int64_t>(a.size()) / (rows * cols);
+      const char* src = static_cast<const char*>(a.raw());
+      char* dst = static_cast<char*>(cut.raw());
+      for (std::int64_t p = 0; p < planes; ++p)
+        for (std::int64_t y = 0; y < w.ny; ++y)
+          std::memcpy(dst + ((p * w.ny + y) * w.nx) * item,
+                      src + ((p * rows + w.y0 + y) * cols + w.x0) * item, w.nx * item);
+      model.set_array(name, std::move(cut));
+    }
+  }
   model.set_partial(true);
 }
 

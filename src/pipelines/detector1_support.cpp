@@ -77,7 +77,8 @@ bool has_zeroframe(const models::DataModel& model) {
 
 std::shared_ptr<models::DataModel> open_reference(
     const Step& step, const std::string& reftype, const std::string& model_type,
-    std::vector<std::string> arrays, std::optional<models::OpenOptions::PlaneRange> planes) {
+    std::vector<std::string> arrays, std::optional<models::OpenOptions::PlaneRange> planes,
+    std::optional<models::OpenOptions::Window> window) {
   const std::string path = step.reference_path(reftype);
   if (path.empty() || path == "N/A") {
     throw ReferenceFileError("Step '" + step.name() + "' has no " + reftype + " reference file");
@@ -85,6 +86,7 @@ std::shared_ptr<models::DataModel> open_reference(
   models::OpenOptions options;
   if (!arrays.empty()) options.arrays = std::move(arrays);
   options.planes = std::move(planes);
+  options.window = std::move(window);
   try {
     return models::open_as(path, model_type, options);
   } catch (const std::exception& e) {

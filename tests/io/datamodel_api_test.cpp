@@ -282,6 +282,33 @@ TEST(Files, OpenOptionsReadOnlyWhatIsAsked) {
   }
   frames.planes = OpenOptions::PlaneRange{"data", 4, 2};
   EXPECT_THROW(open_as(dir / "dark.fits", "DarkModel", frames), IoError);
+  // A window of rows 1..2 and columns 1..3 of every plane (and of the 2-D dq), alone and with
+  // a plane range.
+  OpenOptions band;
+  band.arrays = std::vector<std::string>{"data", "dq"};
+  band.window = OpenOptions::Window{1, 2, 1, 3};
+  for (const char* name : {"dark.fits", "dark.asdf"}) {
+    auto p = open_as(dir / name, "DarkModel", band);
+    ASSERT_TRUE(p->has_array("data")) << name;
+    EXPECT_EQ(p->array("data").shape(), (std::vector<std::int64_t>{5, 2, 3})) << name;
+    EXPECT_EQ(p->array("dq").shape(), (std::vector<std::int64_t>{2, 3})) << name;
+    for (std::int64_t pl = 0; pl < 5; ++pl)
+      for (std::int64_t y = 0; y < 2; ++y)
+        for (std::int64_t x = 0; x < 3; ++x)
+          EXPECT_EQ(p->array("data").get_double((pl * 2 + y) * 3 + x),
+                    static_cast<double>(pl * 12 + (y + 1) * 4 + x + 1))
+              << name;
+    EXPECT_TRUE(p->partial());
+  }
+  band.arrays = std::vector<std::string>{"data"};
+  band.planes = OpenOptions::PlaneRange{"data", 3, 2};
+  auto both = open_as(dir / "dark.fits", "DarkModel", band);
+  EXPECT_EQ(both->array("data").shape(), (std::vector<std::int64_t>{2, 2, 3}));
+  EXPECT_EQ(both->array("data").get_double(0), 3.0 * 12 + 4 + 1);
+  band.planes.reset();
+  band.window = OpenOptions::Window{2, 2, 0, 4};  // rows 2..3 of 3
+  EXPECT_THROW(open_as(dir / "dark.fits", "DarkModel", band), IoError);
+  EXPECT_THROW(open_as(dir / "dark.asdf", "DarkModel", band), IoError);
 }
 
 TEST(Files, BuiltModelSavesFitsAndAsdf) {

@@ -12,6 +12,7 @@
 #include "stpipe/core/step.h"
 #include "stpipe/models/datamodel.h"
 #include "stpipe/steps/dqflags.h"
+#include "stpipe/steps/linearity.h"
 #include "stpipe/steps/ramp_fit_step.h"
 #include "test_support.h"
 
@@ -374,4 +375,92 @@ TEST(GuiderPipeline, RealAcq1ExposureEndToEnd) {
       const float want = (d[(i * 2 + 1) * npix + k] - d[i * 2 * npix + k]) / 0.364f;
       EXPECT_FLOAT_EQ(m->data<float>("data")[i * npix + k], want) << i << " " << k;
     }
+}
+
+// LinearityStep streams the coefficients of a FITS reference in bands of rows, cut to the
+// science subarray: the result equals the kernel on the whole cut cube, bit for bit, and equals
+// the whole-file read of the same reference as .asdf. A reference that does not cover the
+// subarray names the file.
+TEST(Detector1Steps, LinearityBandsEqualTheWholeCutReference) {
+  TempDir tmp;
+  const std::int64_t ny = 300, nx = 40, G = 3, rny = 340, rnx = 64, ys = 21, xs = 11, nc = 4;
+  auto ramp = models::create_model("RampModel");
+  ramp->set_meta("meta.instrument.name", "NIRCAM");
+  ramp->set_meta("meta.instrument.detector", "NRCA1");
+  ramp->set_meta("meta.exposure.ngroups", G);
+  ramp->set_meta("meta.exposure.nints", 1);
+  ramp->set_meta("meta.exposure.nframes", 1);
+  ramp->set_meta("meta.subarray.xstart", xs);
+  ramp->set_meta("meta.subarray.ystart", ys);
+  ramp->set_meta("meta.subarray.xsize", nx);
+  ramp->set_meta("meta.subarray.ysize", ny);
+  auto d = Array::allocate(DType::kFloat32, {1, G, ny, nx});
+  auto q = Array::allocate(DType::kUint8, {1, G, ny, nx});
+  for (std::int64_t k = 0; k < G * ny * nx; ++k) {
+    d.data<float>()[k] = 100.0f + static_cast<float>(k % 977) * 3.25f;
+    if (k % 101 == 0) q.data<std::uint8_t>()[k] = dq::kSaturated;
+  }
+  ramp->set_array("data", d);
+  ramp->set_array("groupdq", q);
+  ramp->set_array("pixeldq", Array::allocate(DType::kUint32, {ny, nx}));
+  // A reference window starting at (1, 1), larger than the science subarray.
+  auto lin = models::create_model("LinearityModel", true);
+  auto c = Array::allocate(DType::kFloat32, {nc, rny, rnx});
+  auto ldq = Array::allocate(DType::kUint32, {rny, rnx});
+  for (std::int64_t j = 0; j < nc; ++j)
+    for (std::int64_t p = 0; p < rny * rnx; ++p)
+      c.data<float>()[j * rny * rnx + p] = j == 1 ? 1.0f + 1e-4f * static_cast<float>(p % 13)
+                                                  : 1e-6f * static_cast<float>(p % 7 + j);
+  c.data<float>()[2 * rny * rnx + (ys + 5) * rnx + xs + 3] = std::nanf("");  // -> NO_LIN_CORR
+  ldq.data<std::uint32_t>()[(ys + 200) * rnx + xs + 7] = dq::kNoLinCorr;
+  lin->set_array("coeffs", c);
+  lin->set_array("dq", ldq);
+  lin->set_meta("meta.subarray.xstart", 1);
+  lin->set_meta("meta.subarray.ystart", 1);
+  lin->save(tmp / "lin.fits");
+  lin->save(tmp / "lin.asdf");
+
+  // Expected: the kernel on the reference cut to the science window.
+  std::vector<float> cc(nc * ny * nx);
+  std::vector<std::uint32_t> cdq(ny * nx);
+  for (std::int64_t y = 0; y < ny; ++y)
+    for (std::int64_t x = 0; x < nx; ++x) {
+      for (std::int64_t j = 0; j < nc; ++j)
+        cc[(j * ny + y) * nx + x] = c.data<float>()[(j * rny + ys - 1 + y) * rnx + xs - 1 + x];
+      cdq[y * nx + x] = ldq.data<std::uint32_t>()[(ys - 1 + y) * rnx + xs - 1 + x];
+    }
+  std::vector<float> want(d.data<float>(), d.data<float>() + G * ny * nx);
+  std::vector<std::uint32_t> want_pdq(ny * nx, 0);
+  steps::correct_linearity({1, G, ny, nx}, want, {q.data<std::uint8_t>(), q.size()}, want_pdq, cc,
+                           nc, cdq);
+
+  for (const char* f : {"lin.fits", "lin.asdf"}) {
+    SCOPED_TRACE(f);
+    auto in = models::create_model("RampModel");
+    *in = *ramp;
+    in->set_array("data", ramp->array("data").copy());
+    in->set_array("pixeldq", ramp->array("pixeldq").copy());
+    Datum r = Step::call("LinearityStep", std::make_shared<ModelProduct>(in),
+                         with("override_linearity", (tmp / f).string()));
+    auto m = model(r);
+    EXPECT_EQ(std::memcmp(m->data<float>("data"), want.data(), want.size() * sizeof(float)), 0);
+    EXPECT_EQ(std::memcmp(m->data<std::uint32_t>("pixeldq"), want_pdq.data(),
+                          want_pdq.size() * sizeof(std::uint32_t)),
+              0);
+    // The NaN coefficient at reference (ys + 5, xs + 3) is science (6, 4); the flagged one
+    // at (ys + 200, xs + 7) is (201, 8).
+    EXPECT_EQ(m->data<std::uint32_t>("pixeldq")[6 * nx + 4] & dq::kNoLinCorr, dq::kNoLinCorr);
+    EXPECT_EQ(m->data<std::uint32_t>("pixeldq")[201 * nx + 8] & dq::kNoLinCorr, dq::kNoLinCorr);
+    EXPECT_EQ(m->meta_string("meta.cal_step.linearity"), "COMPLETE");
+  }
+
+  // A science window reaching past the reference: the error names the file.
+  ramp->set_meta("meta.subarray.ystart", 60);
+  try {
+    Step::call("LinearityStep", std::make_shared<ModelProduct>(ramp),
+               with("override_linearity", (tmp / "lin.fits").string()));
+    FAIL() << "expected ReferenceFileError";
+  } catch (const ReferenceFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("lin.fits"), std::string::npos) << e.what();
+  }
 }

@@ -213,6 +213,9 @@ std::shared_ptr<DataModel> create_model(const std::string& model_type, bool refe
 /// file by mistake.
 /// `planes` (with `arrays`) reads only leading-axis planes [first, first + count) of the named
 /// array, e.g. the dark frames a science readout uses; the array's first axis is then `count`.
+/// `window` (with `arrays`) reads only rows [y0, y0 + ny) and columns [x0, x0 + nx) of every
+/// array read that has two or more axes (every leading plane), e.g. a band of a reference file
+/// that a step streams; those arrays' last two axes are then (ny, nx).
 struct OpenOptions {
   std::optional<std::vector<std::string>> arrays;
   struct PlaneRange {
@@ -220,6 +223,10 @@ struct OpenOptions {
     std::int64_t first = 0, count = 0;
   };
   std::optional<PlaneRange> planes;
+  struct Window {
+    std::int64_t y0 = 0, ny = 0, x0 = 0, nx = 0;
+  };
+  std::optional<Window> window;
   bool wants(std::string_view array) const;
   bool limited() const { return arrays.has_value(); }
 };

@@ -23,6 +23,13 @@ void apply_linearity(const RampShape& shape, std::span<float> data,
                      std::span<const std::uint8_t> groupdq, std::span<const float> coeffs,
                      std::int64_t ncoeff, std::span<float> zeroframe = {});
 
+/// apply_linearity on the science rows [y0, y0 + rows) only, with `coeffs` holding just those
+/// rows ([ncoeff][rows][nx]): a step can stream the coefficients band by band. Throws
+/// std::invalid_argument on size mismatch or rows outside the ramp.
+void apply_linearity_rows(const RampShape& shape, std::span<float> data,
+                          std::span<const std::uint8_t> groupdq, std::span<const float> coeffs,
+                          std::int64_t ncoeff, std::int64_t y0, std::int64_t rows,
+                          std::span<float> zeroframe = {});
 /// stcal's read-level path (jwst uses it when the LINEARITY reference has inverse coefficients,
 /// nframes > 1 and there are no read times), with read pattern rp[g] = g*nf+1 .. g*nf+nf:
 /// per pixel, a rate from the linearised first and last unsaturated groups, reads predicted in

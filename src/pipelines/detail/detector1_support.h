@@ -47,7 +47,8 @@ bool has_zeroframe(const models::DataModel& model);
 std::shared_ptr<models::DataModel> open_reference(
     const Step& step, const std::string& reftype, const std::string& model_type,
     std::vector<std::string> arrays = {},
-    std::optional<models::OpenOptions::PlaneRange> planes = std::nullopt);
+    std::optional<models::OpenOptions::PlaneRange> planes = std::nullopt,
+    std::optional<models::OpenOptions::Window> window = std::nullopt);
 
 /// A reference array as a step uses it: the model's own buffer when neither a subarray cut nor
 /// a type conversion was needed (no copy), else a buffer of its own. The reference model is the

@@ -109,16 +109,20 @@ void prepare_linearity_coefficients(std::span<float> coeffs, std::int64_t ncoeff
   }
 }
 
-void apply_linearity(const RampShape& shape, std::span<float> data,
-                     std::span<const std::uint8_t> groupdq, std::span<const float> coeffs,
-                     std::int64_t ncoeff, std::span<float> zeroframe) {
+void apply_linearity_rows(const RampShape& shape, std::span<float> data,
+                          std::span<const std::uint8_t> groupdq, std::span<const float> coeffs,
+                          std::int64_t ncoeff, std::int64_t y0, std::int64_t rows,
+                          std::span<float> zeroframe) {
   if (ncoeff < 2) throw std::invalid_argument("linearity: need at least 2 coefficients");
-  const std::int64_t npix = shape.npix();
+  if (y0 < 0 || rows < 0 || y0 + rows > shape.ny)
+    throw std::invalid_argument("linearity: rows [" + std::to_string(y0) + ", " +
+                                std::to_string(y0 + rows) + ") are outside the ramp");
+  const std::int64_t npix = shape.npix(), nx = shape.nx, band = rows * nx;
   require_size(data.size(), shape.size(), "data");
   require_size(groupdq.size(), shape.size(), "groupdq");
-  require_size(coeffs.size(), ncoeff * npix, "coefficients");
+  require_size(coeffs.size(), ncoeff * band, "coefficients");
   if (!zeroframe.empty()) require_size(zeroframe.size(), shape.nints * npix, "zeroframe");
-  const std::int64_t ny = shape.ny, nx = shape.nx, nplanes = shape.nints * shape.ngroups;
+  const std::int64_t nplanes = shape.nints * shape.ngroups;
   constexpr int kMaxInline = 16;
   const float* cptr_static[kMaxInline];
   std::unique_ptr<const float*[]> cptr_heap;
@@ -127,31 +131,37 @@ void apply_linearity(const RampShape& shape, std::span<float> data,
     cptr_heap.reset(new const float*[ncoeff]);
     cp = cptr_heap.get();
   }
-  for (std::int64_t j = 0; j < ncoeff; ++j) cp[j] = coeffs.data() + j * npix;
+  for (std::int64_t j = 0; j < ncoeff; ++j) cp[j] = coeffs.data() + j * band;
   float* d = data.data();
   const std::uint8_t* q = groupdq.data();
   float* zf = zeroframe.empty() ? nullptr : zeroframe.data();
   // Row-outer so each pixel's coefficients are read from memory once for all groups.
-#pragma omp parallel
+#pragma omp parallel if (band >= 16384)
   {
     std::vector<std::uint8_t> zsat(zf ? static_cast<std::size_t>(nx) : 0);
 #pragma omp for schedule(static)
-    for (std::int64_t y = 0; y < ny; ++y) {
-      const std::int64_t r = y * nx;
+    for (std::int64_t y = y0; y < y0 + rows; ++y) {
+      const std::int64_t r = y * nx, off = (y - y0) * nx;
       for (std::int64_t p = 0; p < nplanes; ++p)
-        horner_row(d + p * npix + r, q + p * npix + r, cp, ncoeff, r, nx);
+        horner_row(d + p * npix + r, q + p * npix + r, cp, ncoeff, off, nx);
       if (zf) {
         for (std::int64_t i = 0; i < shape.nints; ++i) {
           float* row = zf + i * npix + r;
           for (std::int64_t x = 0; x < nx; ++x)
             zsat[x] = row[x] == 0.0f ? static_cast<std::uint8_t>(dq::kSaturated) : 0;
-          horner_row(row, zsat.data(), cp, ncoeff, r, nx);
+          horner_row(row, zsat.data(), cp, ncoeff, off, nx);
           for (std::int64_t x = 0; x < nx; ++x)
             if (zsat[x]) row[x] = 0.0f;
         }
       }
     }
   }
+}
+
+void apply_linearity(const RampShape& shape, std::span<float> data,
+                     std::span<const std::uint8_t> groupdq, std::span<const float> coeffs,
+                     std::int64_t ncoeff, std::span<float> zeroframe) {
+  apply_linearity_rows(shape, data, groupdq, coeffs, ncoeff, 0, shape.ny, zeroframe);
 }
 
 namespace {
