@@ -15,4 +15,39 @@ namespace stpipe::util {
 void* big_alloc(std::size_t bytes, bool zero = true);
 void big_free(void* p, std::size_t bytes) noexcept;
 
+/// `n` elements of scratch from big_alloc (uninitialised), given back on destruction, so a
+/// kernel's large temporaries return to the block cache for the next step instead of staying
+/// resident. Move-only.
+template <class T>
+class BigBuffer {
+ public:
+  BigBuffer() = default;
+  explicit BigBuffer(std::size_t n)
+      : p_(n ? static_cast<T*>(big_alloc(n * sizeof(T), false)) : nullptr), n_(n) {}
+  BigBuffer(BigBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr, o.n_ = 0; }
+  BigBuffer& operator=(BigBuffer&& o) noexcept {
+    if (this != &o) {
+      release();
+      p_ = o.p_;
+      n_ = o.n_;
+      o.p_ = nullptr;
+      o.n_ = 0;
+    }
+    return *this;
+  }
+  BigBuffer(const BigBuffer&) = delete;
+  BigBuffer& operator=(const BigBuffer&) = delete;
+  ~BigBuffer() { release(); }
+  T* data() const { return p_; }
+  std::size_t size() const { return n_; }
+
+ private:
+  void release() {
+    if (p_) big_free(p_, n_ * sizeof(T));
+    p_ = nullptr;
+  }
+  T* p_ = nullptr;
+  std::size_t n_ = 0;
+};
+
 }  // namespace stpipe::util

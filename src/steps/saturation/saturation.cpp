@@ -9,6 +9,7 @@
 
 #include "stpipe/steps/detail/simd.h"
 #include "stpipe/steps/dqflags.h"
+#include "stpipe/util/big_alloc.h"
 
 namespace stpipe::steps {
 
@@ -101,26 +102,28 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
       dilution |= fg[g] != 1.0;
     }
 
-  // Scratch planes, reused across calls on the same thread so that repeated calls do not pay
-  // first-touch page faults (~12 GB/s): prev/hmask (bytes) for the per-group passes, first/hmin
-  // (uint16) for the fast forward pass.
+  // Scratch planes from the block cache (given back when the call returns): first/hmin
+  // (uint16) for the fast forward pass; prev/hmask (bytes) only for the per-group passes and the
+  // zeroframe, allocated when one of them runs.
   constexpr std::uint16_t kNever = 0xFFFF;
   const bool fast_ok = ngroups < kNever && !(dilution && ngroups > 33);
-  thread_local std::vector<std::uint8_t> scratch8;
-  thread_local std::vector<std::uint16_t> scratch16;
-  if (scratch8.size() < static_cast<std::size_t>(2 * npix))
-    scratch8.resize(static_cast<std::size_t>(2 * npix));
-  if (fast_ok && scratch16.size() < static_cast<std::size_t>(2 * npix))
-    scratch16.resize(static_cast<std::size_t>(2 * npix));
-  std::uint8_t* pv = scratch8.data();
-  std::uint8_t* hm = scratch8.data() + npix;
+  util::BigBuffer<std::uint16_t> scratch16(fast_ok ? static_cast<std::size_t>(2 * npix) : 0);
+  util::BigBuffer<std::uint8_t> scratch8;
+  std::uint8_t* pv = nullptr;
+  std::uint8_t* hm = nullptr;
+  auto need_scratch8 = [&] {
+    if (pv) return;
+    scratch8 = util::BigBuffer<std::uint8_t>(static_cast<std::size_t>(2 * npix));
+    pv = scratch8.data();
+    hm = scratch8.data() + npix;
+  };
+  if (!fast_ok || !zeroframe.empty()) need_scratch8();
   std::uint16_t* fst = scratch16.data();
   std::uint16_t* hmn = fast_ok ? scratch16.data() + npix : nullptr;
   bool extra_src = false;
   // Dilution candidates per pixel as a bitmask over groups (fast path for ngroups <= 33).
-  thread_local std::vector<std::uint32_t> scratch32;
-  if (dilution && ngroups <= 33 && scratch32.size() < static_cast<std::size_t>(npix))
-    scratch32.resize(static_cast<std::size_t>(npix));
+  util::BigBuffer<std::uint32_t> scratch32(
+      dilution && ngroups <= 33 ? static_cast<std::size_t>(npix) : 0);
   std::uint32_t* cmask = scratch32.data();
 
 #pragma omp parallel if (npix >= kParallelMinPixels)
@@ -337,6 +340,8 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           }
         }
       } else {
+#pragma omp single
+        need_scratch8();
         forward_per_group(i);
       }
 
