@@ -28,12 +28,16 @@ RAW="$HERE/../../shared/data/jwst/raw/jw01019001001_gs-acq1_2022117003102_uncal.
 if [ -f "$RAW" ]; then
   mkdir -p "$OUT/fgs"
   cd "$OUT/fgs"
-  # No real FGS mask or flat is at hand: the simulator makes full-frame ones for GUIDER2.
+  # No real FGS mask, flat, gain or read noise is at hand: the simulator makes full-frame ones
+  # for GUIDER2.
   "$BIN/stpipe" simulate --output-dir refs --instrument FGS --detector GUIDER2 --size 128 128 \
     --nints 1 --ngroups 2 --seed 7 --full-frame-refs >simulate.log
   R=refs/crds_cache/references/jwst/fgs
   "$BIN/strun" GuiderPipeline "$RAW" --steps.dq_init.override_mask="$(ls $R/*mask*)" \
-    --steps.flat_field.override_flat="$(ls $R/*flat*)" --log-file=guider.log --log-stream=null
+    --steps.flat_field.override_flat="$(ls $R/*flat*)" \
+    --steps.guider_cds.override_gain="$(ls $R/*gain*)" \
+    --steps.guider_cds.override_readnoise="$(ls $R/*readnoise*)" --log-file=guider.log \
+    --log-stream=null
   echo
   echo "GuiderPipeline on the real FGS exposure $(basename "$RAW")"
   "$PY" "$HERE/demo_summary.py" guider guider.log "$OUT/fgs/"*_cal.fits

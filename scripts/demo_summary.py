@@ -57,6 +57,7 @@ def guider(log_path, cal_path):
         print(f"    {name:<28s} {t * 1000:8.1f} ms")
     with fits.open(cal_path) as f:
         data = f["SCI"].data.astype(np.float64)
+        err = f["ERR"].data.astype(np.float64)
         hdr = f[0].header
     img = np.nanmedian(data, axis=0) if data.ndim == 3 else data
     y, x = np.unravel_index(np.nanargmax(img), img.shape)
@@ -68,6 +69,9 @@ def guider(log_path, cal_path):
     print(f"  guide star: subarray pixel (x, y) = ({cx:.2f}, {cy:.2f}), full-frame "
           f"({cx + xs:.2f}, {cy + ys:.2f}) (1-based start {xs}, {ys}); peak {img[y, x]:.1f} DN/s "
           f"in a {img.shape[1]}x{img.shape[0]} image of {data.shape[0] if data.ndim == 3 else 1} integration(s)")
+    e = err[:, y, x] if err.ndim == 3 else err[y, x]
+    print(f"  ERR at the peak {np.nanmedian(e):.1f} DN/s (S/N {img[y, x] / np.nanmedian(e):.0f}); "
+          f"median ERR of the image {np.nanmedian(err):.1f} DN/s")
     print(f"  output: {cal_path}")
 
 

@@ -546,6 +546,38 @@ void Step::resolve_references(Product& product) {
     std::lock_guard lock(providers().mutex);
     resolver = providers().refs;
   }
+  // Types the step can do without are looked up one by one; a failure is only a warning.
+  const auto defaulted = defaulted_reference_file_types();
+  auto can_default = [&](const std::string& t) {
+    return std::find(defaulted.begin(), defaulted.end(), t) != defaulted.end();
+  };
+  std::vector<std::string> strict;
+  for (const auto& t : lookup) {
+    if (!can_default(t)) {
+      strict.push_back(t);
+      continue;
+    }
+    std::string why = "no reference-data system is configured";
+    if (resolver) {
+      try {
+        auto found = resolver({t}, product);
+        auto it = found.find(t);
+        if (it != found.end() && it->second.path != "N/A") {
+          ref_paths_[t] = it->second.path;
+          refs_used_.emplace_back(t, it->second.recorded);
+          log().info("Using {} reference file {}", t, it->second.recorded);
+          continue;
+        }
+        why = it == found.end() ? "no match" : "N/A";
+      } catch (const Error& e) {
+        why = e.what();
+      }
+    }
+    ref_paths_[t] = "";
+    log().warn("Unable to retrieve {} reference file ({}): the step uses default values.", t, why);
+  }
+  lookup = std::move(strict);
+  if (lookup.empty()) return;
   if (!resolver) {
     throw ReferenceFileError("Step '" + name_ + "' needs " + lookup.front() +
                              " reference file(s) but no reference-data system is configured; "
@@ -620,7 +652,8 @@ Datum Step::run(Datum input) {
       ProductPtr p = open_model(args);
       args = p;
       resolve_references(*p);
-      const auto optional = optional_reference_file_types();
+      auto optional = optional_reference_file_types();
+      for (const auto& t : defaulted_reference_file_types()) optional.push_back(t);
       for (const auto& [t, path] : ref_paths_) {
         if (path == "N/A" && std::find(optional.begin(), optional.end(), t) == optional.end()) {
           log().info("Reference file for {} is N/A: step skipped.", t);

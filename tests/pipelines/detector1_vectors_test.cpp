@@ -12,6 +12,7 @@
 #include "stpipe/core/step.h"
 #include "stpipe/models/datamodel.h"
 #include "stpipe/steps/dqflags.h"
+#include "stpipe/steps/guider_cds.h"
 #include "stpipe/steps/linearity.h"
 #include "stpipe/steps/ramp_fit_step.h"
 #include "test_support.h"
@@ -370,11 +371,41 @@ TEST(GuiderPipeline, RealAcq1ExposureEndToEnd) {
   auto a = in->array("data").cast(DType::kFloat32);
   const float* d = a.data<float>();
   const std::int64_t npix = 128 * 128;
+  // jwst's ERR, float32: sqrt(2 (rn / t)^2 + max(0, diff / (gain t))), here with the default
+  // gain and read noise (no GAIN or READNOISE reference can be had without CRDS).
+  auto err_of = [](float diff, float gain, float rn) {
+    const float t = 0.364f, q = rn / t;
+    const float vp = diff / (gain * t);
+    return std::sqrt(2.0f * (q * q) + (vp < 0.0f ? 0.0f : vp));
+  };
+  std::int64_t positive = 0;
   for (std::int64_t i : {0, 5})
-    for (std::int64_t k : {0, 777, 16383}) {
-      const float want = (d[(i * 2 + 1) * npix + k] - d[i * 2 * npix + k]) / 0.364f;
-      EXPECT_FLOAT_EQ(m->data<float>("data")[i * npix + k], want) << i << " " << k;
+    for (std::int64_t k : {0, 777, 8200, 16383}) {
+      const float diff = d[(i * 2 + 1) * npix + k] - d[i * 2 * npix + k];
+      EXPECT_FLOAT_EQ(m->data<float>("data")[i * npix + k], diff / 0.364f) << i << " " << k;
+      EXPECT_EQ(m->data<float>("err")[i * npix + k], err_of(diff, stpipe::steps::kGuiderDefaultGain,
+                                                            stpipe::steps::kGuiderDefaultReadnoise))
+          << i << " " << k;
+      positive += diff > 0;
     }
+  EXPECT_GT(positive, 0);
+  // With GAIN and READNOISE references (of the same subarray): their values.
+  auto fgs_ref = [&](const char* file, const char* type, double value) {
+    auto r = models::create_model(type, true);
+    r->set_array("data", Array::full(DType::kFloat32, {128, 128}, value));
+    r->set_meta("meta.subarray.xstart", 887);
+    r->set_meta("meta.subarray.ystart", 1022);
+    r->save(tmp / file);
+    return (tmp / file).string();
+  };
+  o.overrides["steps"]["guider_cds"]["override_gain"] = fgs_ref("fgs_gain.fits", "GainModel", 2.5);
+  o.overrides["steps"]["guider_cds"]["override_readnoise"] =
+      fgs_ref("fgs_rn.fits", "ReadnoiseModel", 4.0);
+  auto m2 = model_of(Step::call("GuiderPipeline", raw.string(), o));
+  for (std::int64_t k : {0, 777, 8200, 16383}) {
+    const float diff = d[npix + k] - d[k];
+    EXPECT_EQ(m2->data<float>("err")[k], err_of(diff, 2.5f, 4.0f)) << k;
+  }
 }
 
 // LinearityStep streams the coefficients of a FITS reference in bands of rows, cut to the

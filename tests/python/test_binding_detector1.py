@@ -74,3 +74,45 @@ def test_steps_on_a_model_in_memory(exposure, tmp_path):
     assert written == ["e_rampfitstep.fits"], written
     assert np.array_equal(rate_arrays(tmp_path / "e_rampfitstep.fits")["SCI"], np.asarray(rate.data),
                           equal_nan=True)
+
+
+FGS_RAW = (pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "data" / "jwst" / "raw"
+           / "jw01019001001_gs-acq1_2022117003102_uncal.fits")
+
+
+@pytest.mark.skipif(not FGS_RAW.exists(), reason="../shared/data absent")
+@pytest.mark.parametrize("refs", [False, True])
+def test_guider_cds_err_equals_jwst_numpy(tmp_path, refs):
+    """guider_cds on the real FGS ACQ1 exposure: rates and ERR equal jwst's numpy expressions,
+    evaluated here in float32 as jwst does, with its default gain and read noise (no reference
+    can be had) or with GAIN and READNOISE references."""
+    from stpipe_cpp.steps import GuiderCdsStep
+    with fits.open(FGS_RAW) as f:
+        raw = f["SCI"].data.astype(np.float32)
+        gt = f["SCI"].header.get("TGROUP", f[0].header.get("TGROUP"))
+    shape = raw.shape[2:]
+    params = {}
+    if refs:
+        rng = np.random.default_rng(3)
+        gain = (1.5 + rng.random(shape)).astype(np.float32)
+        rn = (8.0 + 10.0 * rng.random(shape)).astype(np.float32)
+        for name, model, arr in (("gain", models.GainModel, gain),
+                                 ("readnoise", models.ReadnoiseModel, rn)):
+            m = model()
+            m.data = arr
+            m.meta.subarray.xstart, m.meta.subarray.ystart = 887, 1022
+            m.save(str(tmp_path / f"{name}.fits"))
+            params[f"override_{name}"] = str(tmp_path / f"{name}.fits")
+    else:
+        gain = np.zeros(shape, dtype=np.float32) + 1.9713863
+        rn = np.zeros(shape, dtype=np.float32) + 21.0
+    out = GuiderCdsStep.call(str(FGS_RAW), **params)
+    diff = raw[:, 1] - raw[:, 0]
+    var_rn = 2 * (rn / gt) ** 2
+    var_pn = diff / (gain * gt)
+    var_pn[var_pn < 0] = 0.0
+    want_err = (var_rn + var_pn) ** 0.5
+    assert np.asarray(out.err).dtype == np.float32
+    assert np.array_equal(np.asarray(out.data), diff / gt)
+    assert np.array_equal(np.asarray(out.err), want_err)
+    assert (np.asarray(out.err) > 0).all()

@@ -97,6 +97,10 @@ class Step {
   /// Reference types among reference_file_types() whose N/A does not skip the step (the step
   /// then runs without that file, e.g. saturation's superbias for MIRI).
   virtual std::vector<std::string> optional_reference_file_types() const { return {}; }
+  /// Reference types among reference_file_types() that the step can do without when they cannot
+  /// be had at all (no CRDS match, no reference-data system, N/A): the lookup failure is a
+  /// warning and reference_path() is empty, as jwst's guider_cds falls back to default values.
+  virtual std::vector<std::string> defaulted_reference_file_types() const { return {}; }
   /// Key in meta.cal_step recorded COMPLETE/SKIPPED ("" = none).
   virtual std::string cal_step_key() const { return {}; }
   /// One-line description for `stpipe list` and `--help`.

@@ -2,33 +2,12 @@
 // around the guider_cds kernel.
 #pragma once
 
-#include <cstdint>
-#include <span>
 #include <string>
 
 #include "stpipe/core/step.h"
-#include "stpipe/steps/ramp_shape.h"
+#include "stpipe/steps/guider_cds.h"
 
 namespace stpipe {
-
-namespace steps {
-
-/// FGS readout modes as guider_cds treats them (from meta.exposure.type).
-enum class GuiderMode { kAcqTrack, kId, kFineGuide };
-
-/// The guider mode of an EXP_TYPE: FGS_ID-IMAGE/FGS_ID-STACK -> kId, FGS_FINEGUIDE ->
-/// kFineGuide, anything else (FGS_ACQ1, FGS_ACQ2, FGS_TRACK) -> kAcqTrack.
-GuiderMode guider_mode(const std::string& exp_type);
-
-/// jwst guider_cds on raw groups ([nints][ngroups][ny][nx], f32): per integration
-/// (last - first group) / group_time for ACQ/TRACK (FineGuide: mean of the last 4 groups minus
-/// the mean of the first 4, or of all when fewer); `out` gets nints planes. For ID modes `out`
-/// gets one plane: the per-pixel minimum of the integrations' differences / group_time.
-/// Throws std::invalid_argument on size mismatches, ngroups < 2 or group_time <= 0.
-void guider_cds(const RampShape& shape, std::span<const float> data, double group_time,
-                GuiderMode mode, std::span<float> out);
-
-}  // namespace steps
 
 /// Compute FGS count-rate images from CDS group differences
 class GuiderCdsStep : public Step {
@@ -41,7 +20,11 @@ class GuiderCdsStep : public Step {
   std::string doc() const override {
     return "Compute FGS count-rate images from CDS group differences";
   }
-  std::vector<std::string> reference_file_types() const override { return {}; }
+  std::vector<std::string> reference_file_types() const override { return {"gain", "readnoise"}; }
+  /// jwst falls back to default gain and read noise when a reference cannot be retrieved.
+  std::vector<std::string> defaulted_reference_file_types() const override {
+    return {"gain", "readnoise"};
+  }
   std::string cal_step_key() const override { return "guider_cds"; }
   std::string spec() const override { return ""; }
   /// Runs the kernel on the input model (modified in place); throws ReferenceFileError or

@@ -31,34 +31,43 @@ void sqrt_row(float* v, std::int64_t n) {
 }
 
 // One row of one plane: the arithmetic of jwst apply_flat_field, then match_nans_and_flags.
-template <bool Inverse>
+// Guider rows have no Poisson or read-noise variance: their err is combined with var_flat.
+template <bool Inverse, bool Guider>
 void flat_row(float* __restrict dp, std::uint32_t* __restrict qp, float* __restrict ep,
               float* __restrict pp, float* __restrict rp, float* __restrict fp,
               const float* __restrict fr, const float* __restrict f2r, const float* __restrict fe2r,
               const std::uint32_t* __restrict fdqr, std::int64_t nx) {
   for (std::int64_t x = 0; x < nx; ++x) {
     const float d = Inverse ? dp[x] * fr[x] : dp[x] / fr[x];
-    const float vp = pp[x] / f2r[x];
-    const float vr = rp[x] / f2r[x];
     const float vf = Inverse ? 0.0f : d * d / f2r[x] * fe2r[x];
     dp[x] = d;
-    pp[x] = vp;
-    rp[x] = vr;
     fp[x] = vf;
-    ep[x] = vp + vr + vf;
+    if constexpr (Guider) {
+      ep[x] = ep[x] * ep[x] + vf;
+    } else {
+      const float vp = pp[x] / f2r[x];
+      const float vr = rp[x] / f2r[x];
+      pp[x] = vp;
+      rp[x] = vr;
+      ep[x] = vp + vr + vf;
+    }
   }
   sqrt_row(ep, nx);
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (std::int64_t x = 0; x < nx; ++x) {
     std::uint32_t q = qp[x] | fdqr[x];
-    const bool bad = std::isnan(dp[x]) | std::isnan(ep[x]) | std::isnan(pp[x]) | std::isnan(rp[x]) |
-                     std::isnan(fp[x]) | ((q & dq::kDoNotUse) != 0);
+    q |= (q & dq::kNonScience) ? dq::kDoNotUse : 0u;
+    bool bad =
+        std::isnan(dp[x]) | std::isnan(ep[x]) | std::isnan(fp[x]) | ((q & dq::kDoNotUse) != 0);
+    if constexpr (!Guider) bad = bad | std::isnan(pp[x]) | std::isnan(rp[x]);
     qp[x] = q | (bad ? dq::kDoNotUse : 0u);
     dp[x] = bad ? nan : dp[x];
     ep[x] = bad ? nan : ep[x];
-    pp[x] = bad ? nan : pp[x];
-    rp[x] = bad ? nan : rp[x];
     fp[x] = bad ? nan : fp[x];
+    if constexpr (!Guider) {
+      pp[x] = bad ? nan : pp[x];
+      rp[x] = bad ? nan : rp[x];
+    }
   }
 }
 
@@ -73,8 +82,10 @@ void apply_flat_field(const FlatFieldTarget& t, std::span<const float> flat,
   require_size(t.data.size(), n, "data");
   require_size(t.dq.size(), n, "dq");
   require_size(t.err.size(), n, "err");
-  require_size(t.var_poisson.size(), n, "var_poisson");
-  require_size(t.var_rnoise.size(), n, "var_rnoise");
+  if (!t.guider) {
+    require_size(t.var_poisson.size(), n, "var_poisson");
+    require_size(t.var_rnoise.size(), n, "var_rnoise");
+  }
   require_size(t.var_flat.size(), n, "var_flat");
   require_size(flat.size(), npix, "flat");
   require_size(flat_dq.size(), npix, "flat dq");
@@ -111,16 +122,12 @@ void apply_flat_field(const FlatFieldTarget& t, std::span<const float> flat,
         float* dp = data + o;
         std::uint32_t* qp = dqa + o;
         float* ep = err + o;
-        float* pp = vpa + o;
-        float* rp = vra + o;
+        float* pp = t.guider ? nullptr : vpa + o;
+        float* rp = t.guider ? nullptr : vra + o;
         float* fp = vfa + o;
-        if (inverse) {
-          flat_row<true>(dp, qp, ep, pp, rp, fp, fr.data(), f2r.data(), fe2r.data(), fdqr.data(),
-                         nx);
-        } else {
-          flat_row<false>(dp, qp, ep, pp, rp, fp, fr.data(), f2r.data(), fe2r.data(), fdqr.data(),
-                          nx);
-        }
+        auto* row = inverse ? (t.guider ? &flat_row<true, true> : &flat_row<true, false>)
+                            : (t.guider ? &flat_row<false, true> : &flat_row<false, false>);
+        row(dp, qp, ep, pp, rp, fp, fr.data(), f2r.data(), fe2r.data(), fdqr.data(), nx);
       }
     }
   }

@@ -45,8 +45,12 @@ Datum FlatFieldStep::process(const Datum& input) {
   t.data = span_of<float>(*m, "data");
   t.dq = ensure_shaped<std::uint32_t>(*m, "dq", shape);
   t.err = ensure_shaped<float>(*m, "err", shape);
-  t.var_poisson = ensure_shaped<float>(*m, "var_poisson", shape);
-  t.var_rnoise = ensure_shaped<float>(*m, "var_rnoise", shape);
+  // Guider data (from guider_cds, jwst's GuiderCalModel) has no Poisson or read-noise variance.
+  t.guider = m->meta_string("meta.cal_step.guider_cds") == "COMPLETE";
+  if (!t.guider) {
+    t.var_poisson = ensure_shaped<float>(*m, "var_poisson", shape);
+    t.var_rnoise = ensure_shaped<float>(*m, "var_rnoise", shape);
+  }
   t.var_flat = ensure_shaped<float>(*m, "var_flat", shape);
   steps::apply_flat_field(t, fdata, fdq, ferr, get<bool>("inverse"));
   return std::make_shared<ModelProduct>(m);

@@ -91,3 +91,24 @@ TEST(FlatField, CubeAndWrongShapes) {
   st::FlatFieldTarget empty{0, 0, 0, {}, {}, {}, {}, {}, {}};
   EXPECT_NO_THROW(st::apply_flat_field(empty, {}, {}, {}));
 }
+
+// Guider data (jwst's GuiderCalModel branch): no Poisson or read-noise variance; the ERR from
+// guider_cds combined with var_flat in quadrature. NON_SCIENCE pixels get DO_NOT_USE (and are
+// then NaN) in both branches.
+TEST(FlatField, GuiderErrAndNonScience) {
+  std::vector<float> d = {6.0f, 8.0f}, e = {3.0f, 1.0f}, vf(2), flat = {2.0f, 4.0f},
+                     ferr = {0.5f, 0.0f};
+  std::vector<std::uint32_t> q = {0, dq::kNonScience}, fdq = {0, 0};
+  st::FlatFieldTarget t{1, 1, 2, d, q, e, {}, {}, vf};
+  t.guider = true;
+  st::apply_flat_field(t, flat, fdq, ferr);
+  EXPECT_EQ(d[0], 3.0f);
+  EXPECT_EQ(vf[0], 9.0f / 4.0f * 0.25f);
+  EXPECT_EQ(e[0], std::sqrt(9.0f + vf[0]));
+  EXPECT_EQ(q[0], 0u);
+  EXPECT_EQ(q[1], dq::kNonScience | dq::kDoNotUse);
+  EXPECT_TRUE(std::isnan(d[1]) && std::isnan(e[1]) && std::isnan(vf[1]));
+  // Without the guider flag the variances are required.
+  t.guider = false;
+  EXPECT_THROW(st::apply_flat_field(t, flat, fdq, ferr), std::invalid_argument);
+}
