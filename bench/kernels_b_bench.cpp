@@ -115,11 +115,35 @@ void BM_RampFit(benchmark::State& state) {
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Snowball flagging on the groupdq after the two-point search (the exposure's saturated pixels
+// and cosmic rays with their neighbours), as with expand_large_events.
+void BM_LargeEvents(benchmark::State& state) {
+  Exposure& e = exposure();
+  e.reset();
+  st::detect_jumps(e.shape, e.timing, e.data, e.gdq, e.pdq, e.gain, e.rn);
+  const auto after_jump = e.gdq;
+  std::int64_t n = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::memcpy(e.gdq.data(), after_jump.data(), after_jump.size());
+    state.ResumeTiming();
+    n = st::flag_large_events(e.shape, e.gdq);
+    benchmark::DoNotOptimize(n);
+  }
+  state.counters["snowballs"] = static_cast<double>(n);
+}
+
 }  // namespace
 
 // The fastest repetition too: on a shared VM, other tenants only ever add time.
 double fastest(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
+BENCHMARK(BM_LargeEvents)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true);
 BENCHMARK(BM_Jump)
     ->ComputeStatistics("min", fastest)
     ->Unit(benchmark::kMillisecond)

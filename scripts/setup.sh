@@ -10,6 +10,7 @@ PKGS=(
   python3-configobj python3-astropy python3-asdf python3-jsonschema python3-yaml
   fitsverify clang-format time clang-14 libclang-rt-14-dev
   python3-distributed slurm-wlm slurmctld slurmd slurm-client munge
+  python3-skimage python3-scipy
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,6 +1,8 @@
 // JumpStep::process: stcal two-point difference jump detection with GAIN and READNOISE refs.
 #include "stpipe/steps/jump_step.h"
 
+#include <cmath>
+
 #include "pipelines/detail/detector1_support.h"
 #include "stpipe/steps/jump.h"
 
@@ -15,11 +17,8 @@ Datum JumpStep::process(const Datum& input) {
   auto rn_model = open_reference(*this, "readnoise", "ReadnoiseModel", {"data"});
   auto gain = reference_array<float>(*gain_model, "data", *m);
   auto rn = reference_array<float>(*rn_model, "data", *m);
-  if (get<bool>("expand_large_events") || get<bool>("find_showers")) {
-    log().warn(
-        "Snowball (expand_large_events) and shower (find_showers) flagging are not "
-        "implemented: ignored");
-  }
+  if (get<bool>("find_showers"))
+    log().warn("MIRI shower flagging (find_showers) is not implemented: ignored");
   steps::JumpParams p;
   p.rejection_threshold = get<double>("rejection_threshold");
   p.three_group_rejection_threshold = get<double>("three_group_rejection_threshold");
@@ -40,6 +39,26 @@ Datum JumpStep::process(const Datum& input) {
                                span_of<std::uint32_t>(*m, "pixeldq"), gain, rn, p);
   log().info("Jump detection ({}): {} primary jumps, {} with neighbours flagged", r.mode,
              r.primary_crs, r.neighbor_events);
+  if (get<bool>("expand_large_events") && !r.skipped) {
+    // stcal's units, as the jwst step sets them up.
+    steps::LargeEventParams lp;
+    lp.min_sat_area = get<double>("min_sat_area");
+    lp.min_jump_area = get<double>("min_jump_area");
+    lp.expand_factor = get<double>("expand_factor");
+    lp.sat_required_snowball = get<bool>("sat_required_snowball");
+    lp.min_sat_radius_extend = get<double>("min_sat_radius_extend");
+    lp.sat_expand = 2.0 * static_cast<double>(get<std::int64_t>("sat_expand"));
+    lp.edge_size = get<std::int64_t>("edge_size");
+    lp.max_extended_width = 2.0 * static_cast<double>(get<std::int64_t>("max_extended_radius"));
+    lp.mask_persist_groups_next_int = get<bool>("mask_snowball_core_next_int");
+    const double gt = readout_timing(*m).group_time;
+    lp.persist_groups_flagged =
+        gt > 0 ? static_cast<std::int64_t>(std::floor(
+                     static_cast<double>(get<std::int64_t>("snowball_time_masked_next_int")) / gt))
+               : 0;
+    const auto n = steps::flag_large_events(shape, span_of<std::uint8_t>(*m, "groupdq"), lp);
+    log().info("Total snowballs = {}", n);
+  }
   return std::make_shared<ModelProduct>(m);
 }
 

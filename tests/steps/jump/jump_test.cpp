@@ -112,6 +112,7 @@ struct Synth {
   }
 };
 constexpr std::uint8_t kJ = stpipe::dq::kJumpDet;
+constexpr std::uint8_t kS = stpipe::dq::kSaturated;
 }  // namespace
 
 TEST(JumpEdge, SingleCosmicRayAndNeighbours) {
@@ -388,4 +389,77 @@ TEST(JumpEdge, SigmaClipModeWithManyIntegrations) {
   std::int64_t njump = 0;
   for (auto q : s.gdq) njump += (q & kJ) != 0;
   EXPECT_LT(njump, 10);  // the other diffs are within 4 sigma of their integration set
+}
+
+// Snowballs (flag_large_events): a jump disc around a new saturated core becomes a snowball
+// drawn twice as large in its group; the grown core is SATURATED in later groups and JUMP_DET in
+// the first groups of the next integration; a disc without a core far from the edge is left
+// alone. (tests/python/test_snowballs.py compares whole random exposures with a scikit-image
+// reference of stcal's algorithm.)
+TEST(JumpLargeEvents, SnowballCoreAndPersistence) {
+  const std::int64_t N = 2, G = 5, ny = 90, nx = 90, np_ = ny * nx;
+  std::vector<std::uint8_t> q(N * G * np_, 0);
+  auto at = [&](std::int64_t i, std::int64_t g, std::int64_t y, std::int64_t x) -> std::uint8_t& {
+    return q[((i * G + g) * ny + y) * nx + x];
+  };
+  for (std::int64_t y = 0; y < ny; ++y)
+    for (std::int64_t x = 0; x < nx; ++x) {
+      const double r2 = (y - 45.0) * (y - 45.0) + (x - 45.0) * (x - 45.0);
+      if (r2 < 16.0)
+        for (std::int64_t g = 2; g < G; ++g) at(0, g, y, x) = kS;  // core, new in group 2
+      else if (r2 < 64.0)
+        at(0, 2, y, x) = kJ;
+      // a coreless disc in integration 1, group 3
+      const double s2 = (y - 45.0) * (y - 45.0) + (x - 30.0) * (x - 30.0);
+      if (s2 < 36.0) at(1, 3, y, x) = kJ;
+    }
+  auto before = q;
+  st::LargeEventParams p;
+  p.persist_groups_flagged = 3;
+  const auto n = st::flag_large_events({N, G, ny, nx}, q, p);
+  EXPECT_EQ(n, 1);
+  std::int64_t jump2 = 0, jump2_before = 0;
+  for (std::int64_t k = 0; k < np_; ++k) {
+    jump2 += (q[2 * np_ + k] & kJ) != 0;
+    jump2_before += (before[2 * np_ + k] & kJ) != 0;
+  }
+  // Radius 8 -> 16 (expand_factor 2): about 4x the pixels, minus the saturated core.
+  EXPECT_GT(jump2, 3 * jump2_before);
+  EXPECT_EQ(at(0, 2, 45, 45 + 14) & kJ, kJ);
+  EXPECT_EQ(at(0, 2, 45, 45 + 20) & kJ, 0);
+  EXPECT_EQ(at(0, 1, 45, 45 + 14), 0);  // only the event's group
+  // The core (r^2 < 16: axes 6.7, above 2.5) grew by sat_expand to a radius-5 disc: (+3, +3)
+  // (r^2 = 18, a jump pixel before) is SATURATED, exactly, in groups 2..4; (0, +5) is not.
+  EXPECT_EQ(before[(0 * G + 2) * np_ + 48 * nx + 48], kJ);
+  EXPECT_EQ(at(0, 4, 48, 48), kS);
+  EXPECT_EQ(at(0, 2, 48, 48), kS);
+  EXPECT_EQ(at(0, 1, 48, 48), 0);
+  EXPECT_EQ(at(0, 4, 45, 50), 0);
+  // ... and JUMP_DET in groups 1..2 of integration 1 where the (ungrown) core was.
+  EXPECT_EQ(at(1, 1, 45, 45) & kJ, kJ);
+  EXPECT_EQ(at(1, 2, 45, 46) & kJ, kJ);
+  EXPECT_EQ(at(1, 3, 45, 45) & kJ, 0);
+  // The coreless disc in integration 1 is not a snowball.
+  for (std::int64_t k = 0; k < np_; ++k)
+    EXPECT_EQ(q[(1 * G + 3) * np_ + k] & kJ, before[(1 * G + 3) * np_ + k] & kJ);
+  std::vector<std::uint8_t> small(3);
+  EXPECT_THROW(st::flag_large_events({N, G, ny, nx}, small, p), std::invalid_argument);
+}
+
+// The ellipse raster of scikit-image's draw.ellipse (counts as scikit-image gives them): a
+// circle of radius 3 has 25 pixels, a 2 x 4 ellipse 21 (also turned by 90 degrees); clipped at
+// the image edge (9 in the corner quadrant).
+TEST(JumpLargeEvents, EllipseRaster) {
+  auto count = [](double col, double row, double a1, double a2, double deg, std::int64_t ny = 50,
+                  std::int64_t nx = 50) {
+    std::int64_t n = 0;
+    st::draw_large_event_ellipse(ny, nx, col, row, a1, a2, deg,
+                                 [&](std::int64_t, std::int64_t) { ++n; });
+    return n;
+  };
+  EXPECT_EQ(count(20, 20, 6, 6, 0), 25);
+  EXPECT_EQ(count(20, 20, 4, 8, 0), 21);
+  EXPECT_EQ(count(20, 20, 8, 4, 90), 21);
+  EXPECT_EQ(count(0, 0, 6, 6, 0), 9);
+  EXPECT_EQ(count(20, 20, 0.9, 6, 0), 0);  // a zero radius draws nothing
 }
