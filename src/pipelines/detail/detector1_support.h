@@ -2,6 +2,8 @@
 // subarray extraction and array views (internal, not installed).
 #pragma once
 
+#include <cstring>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -102,7 +104,12 @@ std::span<T> ensure_shaped(models::DataModel& model, const std::string& name,
                            const std::vector<std::int64_t>& shape) {
   if (!model.has_array(name) || model.array(name).shape() != shape ||
       model.array(name).dtype() != models::dtype_of<T>()) {
-    model.set_array(name, models::Array::allocate(models::dtype_of<T>(), shape));
+    // Filled with zeros now rather than left to the zero page: the steps read-modify-write
+    // these (groupdq |= ...), and a read of an untouched page followed by a write costs a
+    // copy-on-write fault with a TLB flush on every core, page by page.
+    auto a = models::Array::uninitialized(models::dtype_of<T>(), shape);
+    std::memset(a.raw(), 0, a.nbytes());
+    model.set_array(name, std::move(a));
   }
   return span_of<T>(model, name);
 }
