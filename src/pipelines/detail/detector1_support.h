@@ -2,9 +2,8 @@
 // subarray extraction and array views (internal, not installed).
 #pragma once
 
-#include <cstring>
-
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
