@@ -13,6 +13,11 @@ using namespace detector1;
 Datum JumpStep::process(const Datum& input) {
   auto m = science_model(*this, input);
   const auto shape = ramp_shape(*m);
+  if (shape.ngroups <= 2) {  // as jwst: nothing to difference
+    log().warn("Cannot apply jump detection when NGROUPS<=2; jump step will be skipped");
+    mark_skipped(*m, cal_step_key());
+    return std::make_shared<ModelProduct>(m);
+  }
   auto gain_model = open_reference(*this, "gain", "GainModel", {"data"});
   auto rn_model = open_reference(*this, "readnoise", "ReadnoiseModel", {"data"});
   auto gain = reference_array<float>(*gain_model, "data", *m);
@@ -39,7 +44,7 @@ Datum JumpStep::process(const Datum& input) {
                                span_of<std::uint32_t>(*m, "pixeldq"), gain, rn, p);
   log().info("Jump detection ({}): {} primary jumps, {} with neighbours flagged", r.mode,
              r.primary_crs, r.neighbor_events);
-  if (get<bool>("expand_large_events") && !r.skipped) {
+  if (get<bool>("expand_large_events")) {  // stcal runs it even when too few groups were usable
     // stcal's units, as the jwst step sets them up.
     steps::LargeEventParams lp;
     lp.min_sat_area = get<double>("min_sat_area");
