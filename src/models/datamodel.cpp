@@ -431,6 +431,8 @@ std::string class_for_reftype(const std::string& reftype, int sci_ndim) {
   }
 }
 
+}  // namespace
+
 bool is_fits_name(const fs::path& p) {
   std::string s = p.filename().string();
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -438,7 +440,6 @@ bool is_fits_name(const fs::path& p) {
     if (s.ends_with(suf)) return true;
   return false;
 }
-}  // namespace
 
 std::shared_ptr<DataModel> create_model(const std::string& model_type, bool reference) {
   auto& r = registry();

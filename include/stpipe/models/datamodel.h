@@ -231,6 +231,9 @@ struct OpenOptions {
   bool limited() const { return arrays.has_value(); }
 };
 
+/// True for a FITS file name (.fits, .fits.gz, .fit, .fts, any case).
+bool is_fits_name(const std::filesystem::path& path);
+
 /// Opens a .fits/.fits.gz or .asdf file, choosing the class as stdatamodels does: DATAMODL
 /// (meta.model_type), else 4-D SCI without DQ -> RampModel, else REFTYPE -> the reference model
 /// of that type, else by SCI ndim (2 ImageModel, 3 CubeModel, 4 RampModel). Throws IoError naming

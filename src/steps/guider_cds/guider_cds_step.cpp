@@ -3,6 +3,7 @@
 #include "stpipe/steps/guider_cds_step.h"
 
 #include "pipelines/detail/detector1_support.h"
+#include "stpipe/util/strings.h"
 
 namespace stpipe {
 
@@ -18,9 +19,7 @@ RefArray<float> gain_or_readnoise(const Step& step, const std::string& reftype,
                                   const char* default_file) {
   const std::string path = use_default ? "" : step.reference_path(reftype);
   if (path.empty() || path == "N/A") {
-    std::string up = reftype;
-    for (auto& ch : up) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    step.log().info("A {} reference file could not be retrieved from CRDS.", up);
+    step.log().info("A {} reference file could not be retrieved from CRDS.", to_upper(reftype));
     step.log().info("The mean of the SCI values in the FGS {} reference file {}", reftype,
                     default_file);
     step.log().info("will be used to populate the {} array.", reftype);

@@ -18,14 +18,6 @@ namespace {
 // band are 5 MB, against 84 MB for the whole full-frame cube.
 constexpr std::int64_t kBandRows = 128;
 
-bool is_fits(const std::string& path) {
-  auto ends = [&](const char* s) {
-    const std::string t(s);
-    return path.size() >= t.size() && path.compare(path.size() - t.size(), t.size(), t) == 0;
-  };
-  return ends(".fits") || ends(".fit") || ends(".fits.gz");
-}
-
 }  // namespace
 
 Datum LinearityStep::process(const Datum& input) {
@@ -41,7 +33,7 @@ Datum LinearityStep::process(const Datum& input) {
   // jwst's read-level path needs the inverse coefficients as well; it reads both whole.
   const bool read_level_possible = nframes > 1 && shape.ngroups >= 2;
   bool has_inverse = read_level_possible;
-  if (read_level_possible && is_fits(path)) {
+  if (read_level_possible && models::is_fits_name(path)) {
     try {
       has_inverse = io::summarize_fits(path).find("INV_COEFFS") != nullptr;
     } catch (const std::exception& e) {
@@ -49,7 +41,7 @@ Datum LinearityStep::process(const Datum& input) {
                                "': " + e.what());
     }
   }
-  if (has_inverse || !is_fits(path)) {
+  if (has_inverse || !models::is_fits_name(path)) {
     auto ref = open_reference(*this, "linearity", "LinearityModel", {"coeffs", "dq", "inv_coeffs"});
     auto coeffs = reference_array<float>(*ref, "coeffs", *m);  // the step's own: prepared in place
     const std::int64_t ncoeff = static_cast<std::int64_t>(coeffs.size()) / shape.npix();

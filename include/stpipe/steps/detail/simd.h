@@ -117,36 +117,30 @@ inline f64x8 sqrt_lanes(f64x8 x) {
 #endif
 }
 
-/// Lane-wise b < a ? b : a and b < a ? a : b (the x86 MIN/MAX semantics, which GCC does not
-/// always find by itself).
-inline f32x16 min_lanes(f32x16 a, f32x16 b) {
+/// Lane-wise b < a ? b : a and b < a ? a : b: the x86 MIN/MAX semantics, which GCC does not
+/// always find by itself in the vector ternary.
+template <class V>
+inline V min_lanes(V a, V b) {
 #if defined(__AVX512F__)
-  return reinterpret_cast<f32x16>(
-      _mm512_min_ps(reinterpret_cast<__m512>(b), reinterpret_cast<__m512>(a)));
+  if constexpr (sizeof(a[0]) == 4)
+    return reinterpret_cast<V>(
+        _mm512_min_ps(reinterpret_cast<__m512>(b), reinterpret_cast<__m512>(a)));
+  else
+    return reinterpret_cast<V>(
+        _mm512_min_pd(reinterpret_cast<__m512d>(b), reinterpret_cast<__m512d>(a)));
 #else
   return b < a ? b : a;
 #endif
 }
-inline f32x16 max_lanes(f32x16 a, f32x16 b) {
+template <class V>
+inline V max_lanes(V a, V b) {
 #if defined(__AVX512F__)
-  return reinterpret_cast<f32x16>(
-      _mm512_max_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b)));
-#else
-  return b < a ? a : b;
-#endif
-}
-inline f64x8 min_lanes(f64x8 a, f64x8 b) {
-#if defined(__AVX512F__)
-  return reinterpret_cast<f64x8>(
-      _mm512_min_pd(reinterpret_cast<__m512d>(b), reinterpret_cast<__m512d>(a)));
-#else
-  return b < a ? b : a;
-#endif
-}
-inline f64x8 max_lanes(f64x8 a, f64x8 b) {
-#if defined(__AVX512F__)
-  return reinterpret_cast<f64x8>(
-      _mm512_max_pd(reinterpret_cast<__m512d>(a), reinterpret_cast<__m512d>(b)));
+  if constexpr (sizeof(a[0]) == 4)
+    return reinterpret_cast<V>(
+        _mm512_max_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b)));
+  else
+    return reinterpret_cast<V>(
+        _mm512_max_pd(reinterpret_cast<__m512d>(a), reinterpret_cast<__m512d>(b)));
 #else
   return b < a ? a : b;
 #endif
