@@ -69,12 +69,15 @@ struct RampFitResult {
   /// Every pixel is saturated in group 0 of every integration: stcal returns no product.
   bool all_saturated = false;
   std::int64_t scalar_pixels = 0;  ///< see RampFitStats
+  std::int64_t jump_pixels = 0;    ///< see RampFitStats
 };
 
 /// Counters of one fit_ramps call.
 struct RampFitStats {
   bool all_saturated = false;      ///< see RampFitResult::all_saturated
   std::int64_t scalar_pixels = 0;  ///< pixels fitted one at a time (not clean or not in a block)
+  /// Ramps with one JUMP and no other flag (one integration), fitted 8 at a time in SIMD batches.
+  std::int64_t jump_pixels = 0;
 };
 
 /// Fits every ramp into caller-provided outputs (rate: ny*nx, rateints: nints*ny*nx);

@@ -48,8 +48,9 @@ struct Consts {
   std::int64_t opt_slots;  // segment slots per integration in the scratch opt arrays
   // weights[(L * kNumPowers + p) * ngroups + k] = glibc powf(|k - mid| / mid, P)
   std::vector<double> weights;
-  // full_weights[k][p] = weights of the full-length segment (L = ngroups), for the SIMD blocks
-  std::vector<detail::f64x8> full_weights;
+  // len_weights[L * ngroups + k][p] = weights[(L * kNumPowers + p) * ngroups + k], for the SIMD
+  // paths (8-entry tables for a lane-wise lookup of the power)
+  std::vector<detail::f64x8> len_weights;
 };
 
 // One fitted segment.
@@ -583,6 +584,53 @@ inline f64x8 lookup8(const f64x8& table, i64x8 idx) {
 #endif
 }
 
+// The read noise scaled as scaled_readnoise does, lane-wise.
+inline f32x8 scaled_readnoise_lanes(f32x8 rf, f32x8 gf, bool numpy1, double root) {
+  if (numpy1) return rf * (gf / static_cast<float>(root));
+  return __builtin_convertvector(
+      __builtin_convertvector(rf, f64x8) * (__builtin_convertvector(gf, f64x8) / root), f32x8);
+}
+
+// fit_segment's slope of the segment [start, start + L) of rows v (L >= 3, no NaN), lane-wise,
+// operation for operation: its signal to noise, Fixsen power (`wt` = c.len_weights + L * G, the
+// segment's weights by power) and weighted least squares.
+[[gnu::always_inline]] inline f64x8 ols_slope_lanes(const Consts& c, const f64x8* v,
+                                                    std::int64_t start, std::int64_t L,
+                                                    const f64x8* wt, f64x8 gain, f64x8 rn,
+                                                    f64x8 invrn2) {
+  const f64x8 zero = {};
+  const i64x8 izero = {};
+  const f64x8 delta = v[start + L - 1] - v[start];
+  const f64x8 den = rn * rn + delta * gain;
+  const f64x8 root_s = sqrt_lanes(den <= 0. ? zero + 1. : den);  // NaN stays NaN
+  const f64x8 S = (delta * gain) / root_s;
+  const i64x8 keep = ~((S < 0.) | (den <= 0.) | (gain == 0.));
+  const f64x8 snr = keep_or_zero(keep, S);
+  // snr_power: thresholds 5, 10, 20, 50, 100 (NaN -> the last power, as in stcal).
+  i64x8 pidx = izero + (kNumPowers - 1);
+  pidx += snr < 5.;
+  pidx += snr < 10.;
+  pidx += snr < 20.;
+  pidx += snr < 50.;
+  pidx += snr < 100.;
+  f64x8 sumw = zero, sumx = zero, sumxx = zero, sumy = zero, sumxy = zero;
+#pragma GCC unroll 64
+  for (std::int64_t k = 0; k < L; ++k) {
+    const double xval = static_cast<double>(k) + static_cast<double>(start);
+    const f64x8 weight = lookup8(wt[k], pidx) * invrn2;
+    const f64x8 xwt = xval * weight;
+    sumw += weight;
+    sumx += xwt;
+    sumxx += xval * xwt;
+    sumy += v[start + k] * weight;
+    sumxy += v[start + k] * xwt;
+  }
+  const f64x8 den2 = sumw * sumxx - sumx * sumx;
+  const f64x8 num = sumw * sumxy - sumx * sumy;
+  const f64x8 invden = 1. / den2;
+  return (num * invden) / c.tgroup;
+}
+
 // Fits a strip of `nb` (<= kStripBlocks) blocks of kLanes adjacent pixels, all of whose ramps
 // are clean (no groupdq bit in any group, finite data, gain > 0, pixeldq without DNU/SAT,
 // ngroups >= 2): one segment over the whole ramp in every integration. The arithmetic is
@@ -670,11 +718,7 @@ void fit_clean_strip(const Consts& c, const RampFitInputs& in, bool numpy1, std:
     const std::int64_t px = pix0 + b * kLanes;
     const f32x8 gf = load<f32x8>(in.gain.data() + px);
     const f32x8 rf = load<f32x8>(in.readnoise.data() + px);
-    const f32x8 rne = numpy1
-                          ? rf * (gf / static_cast<float>(root))
-                          : __builtin_convertvector(__builtin_convertvector(rf, f64x8) *
-                                                        (__builtin_convertvector(gf, f64x8) / root),
-                                                    f32x8);
+    const f32x8 rne = scaled_readnoise_lanes(rf, gf, numpy1, root);
     PixelVars& x = pv[b];
     x.gain = __builtin_convertvector(gf, f64x8);
     x.rn = __builtin_convertvector(rne, f64x8);
@@ -705,8 +749,7 @@ void fit_clean_strip(const Consts& c, const RampFitInputs& in, bool numpy1, std:
   }
 
   // Phase 3: the slope of each integration, its products, and the exposure's.
-  const i64x8 pidx_max = izero + (kNumPowers - 1);
-  const f64x8* wt = c.full_weights.data();
+  const f64x8* wt = c.len_weights.data() + G * G;
   for (int b = 0; b < nb; ++b) {
     if (!(todo >> b & 1)) continue;
     const std::int64_t px = pix0 + b * kLanes;
@@ -718,39 +761,10 @@ void fit_clean_strip(const Consts& c, const RampFitInputs& in, bool numpy1, std:
 #pragma GCC unroll 64
       for (std::int64_t g = 0; g < G; ++g) v[g] = load_f32_as_f64(data + (i * G + g) * P + px);
       f64x8 slope;
-      if (G == 2) {
+      if (G == 2)
         slope = (v[1] - v[0]) / c.tgroup;
-      } else {
-        const f64x8 delta = v[G - 1] - v[0];
-        const f64x8 den = x.rn * x.rn + delta * x.gain;
-        const f64x8 root_s = sqrt_lanes(den <= 0. ? zero + 1. : den);  // NaN stays NaN
-        const f64x8 S = (delta * x.gain) / root_s;
-        const i64x8 keep = ~((S < 0.) | (den <= 0.) | (x.gain == 0.));
-        const f64x8 snr = keep_or_zero(keep, S);
-        // snr_power: thresholds 5, 10, 20, 50, 100 (NaN -> the last power, as in stcal).
-        i64x8 pidx = pidx_max;
-        pidx += snr < 5.;
-        pidx += snr < 10.;
-        pidx += snr < 20.;
-        pidx += snr < 50.;
-        pidx += snr < 100.;
-        f64x8 sumw = zero, sumx = zero, sumxx = zero, sumy = zero, sumxy = zero;
-#pragma GCC unroll 64
-        for (std::int64_t k = 0; k < G; ++k) {
-          const double xval = static_cast<double>(k) + 0.;
-          const f64x8 weight = lookup8(wt[k], pidx) * x.invrn2;
-          const f64x8 xwt = xval * weight;
-          sumw += weight;
-          sumx += xwt;
-          sumxx += xval * xwt;
-          sumy += v[k] * weight;
-          sumxy += v[k] * xwt;
-        }
-        const f64x8 den2 = sumw * sumxx - sumx * sumx;
-        const f64x8 num = sumw * sumxy - sumx * sumy;
-        const f64x8 invden = 1. / den2;
-        slope = (num * invden) / c.tgroup;
-      }
+      else
+        slope = ols_slope_lanes(c, v, 0, G, wt, x.gain, x.rn, x.invrn2);
       const f64x8 num = 0. + slope / x.var_r;  // fit_pixel sums from +0
       rsl += num;
       const std::int64_t oi = i * P + px;
@@ -780,6 +794,150 @@ void fit_clean_strip(const Consts& c, const RampFitInputs& in, bool numpy1, std:
     store_f64_as_f32(o.rate.var_rnoise.data() + px, evr);
     store(o.rate.dq.data() + px, pdq);
   }
+}
+
+// A ramp of one integration (ngroups >= 3) that fit_pixel would fit as two segments split at a
+// single jump: every groupdq byte is 0 except one exactly JUMP_DET in group j >= 1, finite data,
+// pixeldq without DNU/SAT, finite gain > 0 and finite read noise > 0. Sets j.
+bool single_jump_ramp(const Consts& c, const RampFitInputs& in, std::int64_t pix, int& j) {
+  const std::int64_t G = c.ngroups, P = c.npix;
+  if (in.pixeldq[pix] & (dq::kDoNotUse | dq::kSaturated)) return false;
+  const float g = in.gain[pix], r = in.readnoise[pix];
+  if (!(g > 0.0f) || !std::isfinite(g) || !(r > 0.0f) || !std::isfinite(r)) return false;
+  j = -1;
+  for (std::int64_t k = 0; k < G; ++k) {
+    const std::uint8_t q = in.groupdq[k * P + pix];
+    if (q != 0) {
+      if (q != kJump || k == 0 || j >= 0) return false;
+      j = static_cast<int>(k);
+    }
+    if (!std::isfinite(in.data[k * P + pix])) return false;
+  }
+  return j >= 1;
+}
+
+// Fits n <= kLanes single-jump ramps (single_jump_ramp), all with their jump in group j, one per
+// lane: fit_pixel's arithmetic for this case, operation for operation, across lanes (the median
+// rate over the G - 2 first differences that do not end at the jump; the segments [0, j) and
+// [j, G), a length-1 one dropped; their inverse-variance combination). Lanes n.. repeat pixel
+// pix[0] and are not stored. GT > 0 is ngroups known at compile time; 0 takes it from `c`.
+template <int GT>
+void fit_jump_batch(const Consts& c, const RampFitInputs& in, bool numpy1, int j,
+                    const std::int64_t* pix, int n, const std::vector<std::pair<int, int>>& net,
+                    const Outs& o) {
+  constexpr int kCap = GT > 0 ? GT : static_cast<int>(kMaxBlockGroups);
+  const std::int64_t G = GT > 0 ? GT : c.ngroups, P = c.npix;
+  const f64x8 zero = {};
+  std::int64_t at[kLanes];
+  for (int l = 0; l < kLanes; ++l) at[l] = pix[l < n ? l : 0];
+  f64x8 v[kCap];
+  for (std::int64_t g = 0; g < G; ++g)
+    for (int l = 0; l < kLanes; ++l) v[g][l] = static_cast<double>(in.data[g * P + at[l]]);
+  f32x8 gf, rf;
+  f64x8 dc = zero;
+  u32x8 pdq;
+  for (int l = 0; l < kLanes; ++l) {
+    gf[l] = in.gain[at[l]];
+    rf[l] = in.readnoise[at[l]];
+    pdq[l] = in.pixeldq[at[l]] | dq::kJumpDet;
+    if (!in.average_dark_current.empty()) dc[l] = in.average_dark_current[at[l]];
+  }
+  const f64x8 gain = __builtin_convertvector(gf, f64x8);
+  const f64x8 rn = __builtin_convertvector(
+      scaled_readnoise_lanes(rf, gf, numpy1, std::sqrt(2.0 * in.timing.nframes)), f64x8);
+
+  // The median rate: differences of v / tgroup, the one ending at the jump left out.
+  f64x8 dlt[kCap];
+  {
+    f64x8 wprev = v[0] / c.tgroup;
+    int m = 0;
+    for (std::int64_t k = 0; k + 1 < G; ++k) {
+      const f64x8 w = v[k + 1] / c.tgroup;
+      if (k + 1 != j) dlt[m++] = w - wprev;
+      wprev = w;
+    }
+  }
+  const int m = static_cast<int>(G - 2);
+  if constexpr (GT > 0)
+    sort_rows_n<f64x8, GT - 2>(dlt);
+  else
+    sort_rows(dlt, m, net);
+  const int hi = m / 2, lo = (m - 1) / 2;
+  f64x8 med = lo == hi ? dlt[hi] : (dlt[hi] + dlt[lo]) / 2.;
+  med = med == med ? med : zero;
+  const f64x8 mr = zero + med;  // fit_pixel's sum over one integration, divided by 1
+  const f64x8 num_p = mr > 0. ? mr + dc : dc;
+  const f64x8 invrn2 = 1. / (rn * rn);
+
+  f64x8 inv_r = zero, inv_p = zero, inv_e = zero, num = zero;
+  const std::int64_t bounds[3] = {0, j, G};
+  for (int sgi = 0; sgi < 2; ++sgi) {
+    const std::int64_t start = bounds[sgi], L = bounds[sgi + 1] - bounds[sgi];
+    if (L < 2) continue;  // a length-1 segment beside a longer one is dropped
+    const double seglen = static_cast<double>(L);
+    f64x8 slope, var_p, rnum = rn / c.tgroup, rden;
+    rnum = 12. * rnum * rnum;
+    if (L == 2) {
+      slope = (v[start + 1] - v[start]) / c.tgroup;
+      var_p = num_p / (c.tgroup * gain);
+      rden = zero + 6.;
+    } else {
+      slope = ols_slope_lanes(c, v, start, L, c.len_weights.data() + L * G, gain, rn, invrn2);
+      var_p = num_p / (c.tgroup * gain * (seglen - 1.));
+      rden = zero + (seglen * seglen * seglen - seglen);
+    }
+    rden = rden * gain * gain;
+    const f64x8 var_r = rnum / rden;
+    const f64x8 var_e = var_p + var_r;
+    inv_r += 1. / var_r;
+    const f64x8 recip_p = 1. / var_p;
+    inv_p += var_p > 0. ? recip_p : zero;
+    inv_e += 1. / var_e;
+    num += slope / var_r;
+  }
+  const f64x8 recip_ip = 1. / inv_p;
+  f64x8 ivp = inv_p > 0. ? recip_ip : zero;
+  ivp = ivp >= kLargeVariance ? zero : ivp;
+  f64x8 ivr = 1. / inv_r;
+  ivr = ivr >= kLargeVariance ? zero : ivr;
+  const f64x8 ve = 1. / inv_e;
+  const f64x8 ierr = keep_or_zero(~(ve > kLargeVariance), sqrt_lanes(ve));
+  const f64x8 islope = num * ivr;
+  // The exposure, from sums over the one integration.
+  const f64x8 rvp = zero + (inv_p > 0. ? inv_p : zero), rvr = zero + inv_r, rsl = zero + num;
+  f64x8 evp = rvp > 0. ? 1. / rvp : rvp;
+  evp = (evp >= kLargeVariance) | (evp < 0.) ? zero : evp;
+  f64x8 evr = rvr > 0. ? 1. / rvr : rvr;
+  evr = evr >= kLargeVariance ? zero : evr;
+  const f64x8 eerr = sqrt_lanes(evp + evr);
+  const f64x8 eslope = rsl * evr;
+  for (int l = 0; l < n; ++l) {
+    const std::int64_t p = at[l];
+    o.rateints.slope[p] = static_cast<float>(islope[l]);
+    o.rateints.dq[p] = pdq[l];
+    o.rateints.var_poisson[p] = static_cast<float>(ivp[l]);
+    o.rateints.var_rnoise[p] = static_cast<float>(ivr[l]);
+    o.rateints.err[p] = static_cast<float>(ierr[l]);
+    o.rate.slope[p] = static_cast<float>(eslope[l]);
+    o.rate.dq[p] = pdq[l];
+    o.rate.var_poisson[p] = static_cast<float>(evp[l]);
+    o.rate.var_rnoise[p] = static_cast<float>(evr[l]);
+    o.rate.err[p] = static_cast<float>(eerr[l]);
+  }
+}
+
+using JumpFn = void (*)(const Consts&, const RampFitInputs&, bool, int, const std::int64_t*, int,
+                        const std::vector<std::pair<int, int>>&, const Outs&);
+
+template <std::size_t... K>
+constexpr auto make_jump_fitters(std::index_sequence<K...>) {
+  return std::array<JumpFn, sizeof...(K)>{&fit_jump_batch<static_cast<int>(K) + 3>...};
+}
+
+// The single-jump batch fitter for ngroups >= 3: unrolled for 3..20 groups, generic otherwise.
+JumpFn jump_fitter_for(std::int64_t ngroups) {
+  static constexpr auto kFitters = make_jump_fitters(std::make_index_sequence<18>{});
+  return ngroups >= 3 && ngroups < 21 ? kFitters[ngroups - 3] : &fit_jump_batch<0>;
 }
 
 using BlockFn = void (*)(const Consts&, const RampFitInputs&, bool, std::int64_t, int,
@@ -854,10 +1012,11 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
       }
   }
 
-  c.full_weights.assign(sh.ngroups, detail::f64x8{});
-  for (std::int64_t k = 0; k < sh.ngroups; ++k)
-    for (int p = 0; p < kNumPowers; ++p)
-      c.full_weights[k][p] = c.weights[(sh.ngroups * kNumPowers + p) * sh.ngroups + k];
+  c.len_weights.assign((sh.ngroups + 1) * sh.ngroups, detail::f64x8{});
+  for (std::int64_t L = 3; L <= sh.ngroups; ++L)
+    for (std::int64_t k = 0; k < L; ++k)
+      for (int p = 0; p < kNumPowers; ++p)
+        c.len_weights[L * sh.ngroups + k][p] = c.weights[(L * kNumPowers + p) * sh.ngroups + k];
 
   if (params.save_opt) {
     const std::size_t n = static_cast<std::size_t>(sh.nints * c.opt_slots) * plane;
@@ -872,13 +1031,20 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
                           c.tgroup > 0. && c.tgroup < std::numeric_limits<double>::infinity();
   const BlockFn fit_block = block_for(sh.ngroups);
   const auto net = sort_network(static_cast<int>(std::max<std::int64_t>(sh.ngroups - 1, 1)));
+  // Single-jump ramps of one-integration exposures are batched by jump group for the SIMD fit.
+  const bool use_jumps = use_blocks && sh.nints == 1 && sh.ngroups >= 3;
+  const JumpFn fit_jumps = jump_fitter_for(sh.ngroups);
+  const auto net2 = sort_network(static_cast<int>(std::max<std::int64_t>(sh.ngroups - 2, 1)));
   const std::int64_t ntiles = (sh.ny + kTileRows - 1) / kTileRows;
   std::int64_t max_segs = -1, max_crs = 0;
   int all_sat = 1;
-  std::int64_t slow = 0;
-#pragma omp parallel if (ntiles > 1) reduction(max : max_segs, max_crs) reduction(&& : all_sat) reduction(+ : slow)
+  std::int64_t slow = 0, batched = 0;
+#pragma omp parallel if (ntiles > 1) reduction(max : max_segs, max_crs) reduction(&& : all_sat) reduction(+ : slow, batched)
   {
     Scratch s(c);
+    // Per jump group: pixels waiting for a batch.
+    std::vector<std::int64_t> queued(use_jumps ? sh.ngroups * kLanes : 0);
+    std::vector<int> nqueued(use_jumps ? sh.ngroups : 0, 0);
 #pragma omp for schedule(dynamic, 4)
     for (std::int64_t t = 0; t < ntiles; ++t)
       for (std::int64_t y = t * kTileRows; y < std::min(sh.ny, (t + 1) * kTileRows); ++y) {
@@ -893,6 +1059,19 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
               if (bad[b] != (1u << kLanes) - 1) all_sat = 0;
               for (int l = 0; l < kLanes; ++l)
                 if (bad[b] & (1u << l)) {
+                  int j = 0;
+                  const std::int64_t p = y * sh.nx + x + l;
+                  if (use_jumps && single_jump_ramp(c, in, p, j)) {
+                    all_sat = 0;
+                    ++batched;
+                    queued[j * kLanes + nqueued[j]] = p;
+                    if (++nqueued[j] == kLanes) {
+                      fit_jumps(c, in, params.numpy1_readnoise, j, &queued[j * kLanes], kLanes,
+                                net2, o);
+                      nqueued[j] = 0;
+                    }
+                    continue;
+                  }
                   ++slow;
                   const bool a = fit_pixel(c, in, params.numpy1_readnoise, y * sh.nx + x + l, s, o,
                                            max_segs, max_crs);
@@ -907,6 +1086,10 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
           all_sat = all_sat && a;
         }
       }
+    for (std::size_t j = 0; j < nqueued.size(); ++j)
+      if (nqueued[j] > 0)
+        fit_jumps(c, in, params.numpy1_readnoise, static_cast<int>(j), &queued[j * kLanes],
+                  nqueued[j], net2, o);
   }
   if (params.save_opt) {
     max_segs = std::max<std::int64_t>(max_segs, 0);
@@ -917,7 +1100,7 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
       compact(*a, sh.nints, c.opt_slots, max_segs, c.npix);
     compact(opt->crmag, sh.nints, c.opt_slots, max_crs, c.npix);
   }
-  return RampFitStats{all_sat != 0, slow};
+  return RampFitStats{all_sat != 0, slow, batched};
 }
 
 RampFitResult fit_ramps(const RampFitInputs& in, const RampFitParams& params) {
@@ -930,6 +1113,7 @@ RampFitResult fit_ramps(const RampFitInputs& in, const RampFitParams& params) {
       fit_ramps(in, params, r.rate.view(), r.rateints.view(), params.save_opt ? &r.opt : nullptr);
   r.all_saturated = st.all_saturated;
   r.scalar_pixels = st.scalar_pixels;
+  r.jump_pixels = st.jump_pixels;
   return r;
 }
 

@@ -63,7 +63,7 @@ steps::RampFitStats fit_consuming(const steps::RampFitInputs& in, const steps::R
   std::vector<float> bdata, bzf, bri(static_cast<std::size_t>(5 * nint * band * sh.nx));
   std::vector<std::uint8_t> bgdq;
   std::vector<std::uint32_t> bri_dq(static_cast<std::size_t>(nint * band * sh.nx));
-  steps::RampFitStats total{true, 0};
+  steps::RampFitStats total{true, 0, 0};
   for (std::int64_t y0 = 0; y0 < sh.ny; y0 += band) {
     const std::int64_t rows = std::min(band, sh.ny - y0), bp = rows * sh.nx, off = y0 * sh.nx;
     steps::RampFitInputs b = in;
@@ -99,6 +99,7 @@ steps::RampFitStats fit_consuming(const steps::RampFitInputs& in, const steps::R
     const auto st = steps::fit_ramps(b, p, rb, rib, nullptr);
     total.all_saturated = total.all_saturated && st.all_saturated;
     total.scalar_pixels += st.scalar_pixels;
+    total.jump_pixels += st.jump_pixels;
     for (std::int64_t i = 0; i < nint; ++i) {
       const std::int64_t to = i * npix + off, from = i * bp;
       std::copy_n(rib.slope.data() + from, bp, ri.slope.data() + to);
