@@ -591,6 +591,34 @@ inline f32x8 scaled_readnoise_lanes(f32x8 rf, f32x8 gf, bool numpy1, double root
       __builtin_convertvector(rf, f64x8) * (__builtin_convertvector(gf, f64x8) / root), f32x8);
 }
 
+// fit_segment's Poisson variance and read-noise variance (rnoise_short, rnoise_default with
+// gain > 0) of a segment of length L >= 2, lane-wise.
+inline void segment_variances_lanes(std::int64_t L, f64x8 num_p, f64x8 rn, f64x8 gain,
+                                    double tgroup, f64x8& var_p, f64x8& var_r) {
+  const f64x8 zero = {};
+  const double seglen = static_cast<double>(L);
+  f64x8 rnum = rn / tgroup;
+  rnum = 12. * rnum * rnum;
+  f64x8 rden = zero + (L == 2 ? 6. : seglen * seglen * seglen - seglen);
+  rden = rden * gain * gain;
+  var_r = rnum / rden;
+  var_p = L == 2 ? num_p / (tgroup * gain) : num_p / (tgroup * gain * (seglen - 1.));
+}
+
+// fit_pixel's products of an integration from its sums of inverse variances, lane-wise:
+// var_poisson and var_rnoise (0 where >= kLargeVariance) and err (0 where its variance is above).
+inline void integration_variances_lanes(f64x8 inv_p, f64x8 inv_r, f64x8 inv_e, f64x8& ivp,
+                                        f64x8& ivr, f64x8& ierr) {
+  const f64x8 zero = {};
+  const f64x8 recip_ip = 1. / inv_p;
+  ivp = inv_p > 0. ? recip_ip : zero;
+  ivp = ivp >= kLargeVariance ? zero : ivp;
+  ivr = 1. / inv_r;
+  ivr = ivr >= kLargeVariance ? zero : ivr;
+  const f64x8 ve = 1. / inv_e;
+  ierr = keep_or_zero(~(ve > kLargeVariance), sqrt_lanes(ve));
+}
+
 // fit_segment's slope of the segment [start, start + L) of rows v (L >= 3, no NaN), lane-wise,
 // operation for operation: its signal to noise, Fixsen power (`wt` = c.len_weights + L * G, the
 // segment's weights by power) and weighted least squares.
@@ -653,7 +681,6 @@ void fit_clean_strip(const Consts& c, const RampFitInputs& in, bool numpy1, std:
   const std::uint8_t* gdq = in.groupdq.data();
   const f64x8 zero = {};
   const i64x8 izero = {};
-  const double seglen = static_cast<double>(G);
   const double root = std::sqrt(2.0 * in.timing.nframes);
   const f64x8 fmax = zero + static_cast<double>(std::numeric_limits<float>::max());
 
@@ -725,26 +752,15 @@ void fit_clean_strip(const Consts& c, const RampFitInputs& in, bool numpy1, std:
     const f64x8 dc = in.average_dark_current.empty()
                          ? zero
                          : load_f32_as_f64(in.average_dark_current.data() + px);
-    f64x8 rnum = x.rn / c.tgroup;
-    rnum = 12. * rnum * rnum;
-    f64x8 rden = zero + (G == 2 ? 6. : seglen * seglen * seglen - seglen);
-    rden = rden * x.gain * x.gain;
-    x.var_r = rnum / rden;
-    x.inv_r = 1. / x.var_r;
-    const f64x8 ivr = 1. / x.inv_r;
-    x.ivr = ivr >= kLargeVariance ? zero : ivr;
     const f64x8 num_p = mr[b] > 0. ? mr[b] + dc : dc;
-    const f64x8 var_p =
-        G == 2 ? num_p / (c.tgroup * x.gain) : num_p / (c.tgroup * x.gain * (seglen - 1.));
+    f64x8 var_p;
+    segment_variances_lanes(G, num_p, x.rn, x.gain, c.tgroup, var_p, x.var_r);
+    x.inv_r = 1. / x.var_r;
     const f64x8 recip_p = 1. / var_p;
     x.inv_p = var_p > 0. ? recip_p : zero;
     const f64x8 var_e = var_p + x.var_r;
     const f64x8 inv_e = 0. + 1. / var_e;  // fit_pixel sums from +0
-    const f64x8 recip_ip = 1. / x.inv_p;
-    const f64x8 ivp = x.inv_p > 0. ? recip_ip : zero;
-    x.ivp = ivp >= kLargeVariance ? zero : ivp;
-    const f64x8 ve = 1. / inv_e;
-    x.ierr = keep_or_zero(~(ve > kLargeVariance), sqrt_lanes(ve));
+    integration_variances_lanes(x.inv_p, x.inv_r, inv_e, x.ivp, x.ivr, x.ierr);
     x.invrn2 = 1. / (x.rn * x.rn);
   }
 
@@ -874,20 +890,11 @@ void fit_jump_batch(const Consts& c, const RampFitInputs& in, bool numpy1, int j
   for (int sgi = 0; sgi < 2; ++sgi) {
     const std::int64_t start = bounds[sgi], L = bounds[sgi + 1] - bounds[sgi];
     if (L < 2) continue;  // a length-1 segment beside a longer one is dropped
-    const double seglen = static_cast<double>(L);
-    f64x8 slope, var_p, rnum = rn / c.tgroup, rden;
-    rnum = 12. * rnum * rnum;
-    if (L == 2) {
-      slope = (v[start + 1] - v[start]) / c.tgroup;
-      var_p = num_p / (c.tgroup * gain);
-      rden = zero + 6.;
-    } else {
-      slope = ols_slope_lanes(c, v, start, L, c.len_weights.data() + L * G, gain, rn, invrn2);
-      var_p = num_p / (c.tgroup * gain * (seglen - 1.));
-      rden = zero + (seglen * seglen * seglen - seglen);
-    }
-    rden = rden * gain * gain;
-    const f64x8 var_r = rnum / rden;
+    const f64x8 slope =
+        L == 2 ? (v[start + 1] - v[start]) / c.tgroup
+               : ols_slope_lanes(c, v, start, L, c.len_weights.data() + L * G, gain, rn, invrn2);
+    f64x8 var_p, var_r;
+    segment_variances_lanes(L, num_p, rn, gain, c.tgroup, var_p, var_r);
     const f64x8 var_e = var_p + var_r;
     inv_r += 1. / var_r;
     const f64x8 recip_p = 1. / var_p;
@@ -895,22 +902,12 @@ void fit_jump_batch(const Consts& c, const RampFitInputs& in, bool numpy1, int j
     inv_e += 1. / var_e;
     num += slope / var_r;
   }
-  const f64x8 recip_ip = 1. / inv_p;
-  f64x8 ivp = inv_p > 0. ? recip_ip : zero;
-  ivp = ivp >= kLargeVariance ? zero : ivp;
-  f64x8 ivr = 1. / inv_r;
-  ivr = ivr >= kLargeVariance ? zero : ivr;
-  const f64x8 ve = 1. / inv_e;
-  const f64x8 ierr = keep_or_zero(~(ve > kLargeVariance), sqrt_lanes(ve));
+  f64x8 ivp, ivr, ierr;
+  integration_variances_lanes(inv_p, inv_r, inv_e, ivp, ivr, ierr);
   const f64x8 islope = num * ivr;
-  // The exposure, from sums over the one integration.
-  const f64x8 rvp = zero + (inv_p > 0. ? inv_p : zero), rvr = zero + inv_r, rsl = zero + num;
-  f64x8 evp = rvp > 0. ? 1. / rvp : rvp;
-  evp = (evp >= kLargeVariance) | (evp < 0.) ? zero : evp;
-  f64x8 evr = rvr > 0. ? 1. / rvr : rvr;
-  evr = evr >= kLargeVariance ? zero : evr;
-  const f64x8 eerr = sqrt_lanes(evp + evr);
-  const f64x8 eslope = rsl * evr;
+  // With one integration (gain and read noise > 0) the exposure's sums are the integration's,
+  // and so are its variances and slope.
+  const f64x8 eerr = sqrt_lanes(ivp + ivr);
   for (int l = 0; l < n; ++l) {
     const std::int64_t p = at[l];
     o.rateints.slope[p] = static_cast<float>(islope[l]);
@@ -918,10 +915,10 @@ void fit_jump_batch(const Consts& c, const RampFitInputs& in, bool numpy1, int j
     o.rateints.var_poisson[p] = static_cast<float>(ivp[l]);
     o.rateints.var_rnoise[p] = static_cast<float>(ivr[l]);
     o.rateints.err[p] = static_cast<float>(ierr[l]);
-    o.rate.slope[p] = static_cast<float>(eslope[l]);
+    o.rate.slope[p] = static_cast<float>(islope[l]);
     o.rate.dq[p] = pdq[l];
-    o.rate.var_poisson[p] = static_cast<float>(evp[l]);
-    o.rate.var_rnoise[p] = static_cast<float>(evr[l]);
+    o.rate.var_poisson[p] = static_cast<float>(ivp[l]);
+    o.rate.var_rnoise[p] = static_cast<float>(ivr[l]);
     o.rate.err[p] = static_cast<float>(eerr[l]);
   }
 }
