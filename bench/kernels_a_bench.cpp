@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "big_vector.h"
 #include "stpipe/steps/dark_current.h"
 #include "stpipe/steps/dq_init.h"
 #include "stpipe/steps/flat_field.h"
@@ -16,6 +17,8 @@
 #include "stpipe/steps/superbias.h"
 
 namespace st = stpipe::steps;
+template <class T>
+using bvec = stpipe::bench::big_vector<T>;
 
 namespace {
 
@@ -25,10 +28,10 @@ constexpr std::int64_t kN = 2048, kG = 10;
 // Values are chosen so that repeated application stays finite and in range.
 struct Fixture {
   st::RampShape shape{1, kG, kN, kN};
-  std::vector<float> data, thr, bias, coeffs, dark, reset, ipc_kernel, flat, flat_err;
-  std::vector<float> rate, err, vp, vr, vf;
-  std::vector<std::uint8_t> gdq;
-  std::vector<std::uint32_t> pdq, mask, sdq, bias_dq, lin_dq, dark_dq, reset_dq, flat_dq, rdq;
+  bvec<float> data, thr, bias, coeffs, dark, reset, ipc_kernel, flat, flat_err;
+  bvec<float> rate, err, vp, vr, vf;
+  bvec<std::uint8_t> gdq;
+  bvec<std::uint32_t> pdq, mask, sdq, bias_dq, lin_dq, dark_dq, reset_dq, flat_dq, rdq;
   Fixture() {
     const std::int64_t npix = kN * kN;
     // Ramps: 1000 DN bias + rate*(g+1); 3% of pixels are bright and saturate part-way.

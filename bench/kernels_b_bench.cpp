@@ -7,11 +7,14 @@
 #include <cstring>
 #include <vector>
 
+#include "big_vector.h"
 #include "stpipe/steps/dqflags.h"
 #include "stpipe/steps/jump.h"
 #include "stpipe/steps/ramp_fit.h"
 
 namespace st = stpipe::steps;
+template <class T>
+using bvec = stpipe::bench::big_vector<T>;
 
 namespace {
 
@@ -21,9 +24,9 @@ namespace {
 struct Exposure {
   st::RampShape shape{1, 10, 2048, 2048};
   st::ReadoutTiming timing{10.73677, 10.73677, 1, 0};
-  std::vector<float> data, gain, rn;
-  std::vector<std::uint8_t> gdq0, gdq;
-  std::vector<std::uint32_t> pdq0, pdq;
+  bvec<float> data, gain, rn;
+  bvec<std::uint8_t> gdq0, gdq;
+  bvec<std::uint32_t> pdq0, pdq;
   st::RateProduct rate, rateints;
 
   Exposure() {
