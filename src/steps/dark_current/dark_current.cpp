@@ -1,10 +1,14 @@
-// dark_current kernel: per row, build the dark rows for the science readout, subtract in place.
+// dark_current kernel: per block of rows and group, build the dark for the science readout and
+// subtract it in place.
 #include "stpipe/steps/dark_current.h"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "stpipe/steps/detail/row_blocks.h"
 
 namespace stpipe::steps {
 
@@ -73,48 +77,42 @@ inline double dark_value_f64(const float* di, std::int64_t gd, std::int64_t npix
   return std::isnan(v) ? 0.0 : v;
 }
 
-// Fills one row (offset r, nx pixels) of the dark for each science group of dark integration
-// `di`: f32 values in fsub, or f64 values in dsub when `f64_out` (matched + extrapolated).
-void dark_rows(const float* di, const DarkReadout& dr, const DarkPlan& plan, std::int64_t ngroups,
-               int nf, int gg, std::int64_t npix, std::int64_t r, std::int64_t nx, float* fsub,
-               double* dsub, bool f64_out) {
+// Fills the dark for science group g of dark integration `di` (pointer to its first group) over
+// the n pixels from offset r: f32 values in fo, or f64 values in dout when `f64_out` (matched +
+// extrapolated). Group g starts at dark frame g * (nframes + groupgap).
+void dark_group(const float* di, const DarkReadout& dr, const DarkPlan& plan, std::int64_t g,
+                int nf, int gg, std::int64_t npix, std::int64_t r, std::int64_t n, float* fo,
+                double* dout, bool f64_out) {
   const std::int64_t gd = dr.ngroups;
-  const bool ext = plan.extra > 0;
-  std::int64_t start = 0;
-  for (std::int64_t g = 0; g < ngroups; ++g) {
-    float* fo = fsub + g * nx;
-    double* dout = dsub + g * nx;
-    if (!plan.averaged) {
-      // dsub[g] = dark[g]
-      if (f64_out) {
-        for (std::int64_t x = 0; x < nx; ++x) dout[x] = dark_value_f64(di, gd, npix, g, r + x);
-      } else {
-        const float* s = di + g * npix + r;
-        for (std::int64_t x = 0; x < nx; ++x) fo[x] = std::isnan(s[x]) ? 0.0f : s[x];
-      }
-      continue;
-    }
-    if (nf == 1) {
-      for (std::int64_t x = 0; x < nx; ++x)
-        fo[x] = static_cast<float>(dark_value_f64(di, gd, npix, start, r + x));
-    } else if (ext) {
-      for (std::int64_t x = 0; x < nx; ++x) {
-        double s = dark_value_f64(di, gd, npix, start, r + x);
-        for (std::int64_t k = 1; k < nf; ++k)
-          s = s + dark_value_f64(di, gd, npix, start + k, r + x);
-        fo[x] = static_cast<float>(s / static_cast<double>(nf));
-      }
+  if (!plan.averaged) {
+    // dsub[g] = dark[g]
+    if (f64_out) {
+      for (std::int64_t x = 0; x < n; ++x) dout[x] = dark_value_f64(di, gd, npix, g, r + x);
     } else {
-      const float* s0 = di + start * npix + r;
-      for (std::int64_t x = 0; x < nx; ++x) fo[x] = std::isnan(s0[x]) ? 0.0f : s0[x];
-      for (std::int64_t k = 1; k < nf; ++k) {
-        const float* sk = di + (start + k) * npix + r;
-        for (std::int64_t x = 0; x < nx; ++x) fo[x] = fo[x] + (std::isnan(sk[x]) ? 0.0f : sk[x]);
-      }
-      const float fnf = static_cast<float>(nf);
-      for (std::int64_t x = 0; x < nx; ++x) fo[x] = fo[x] / fnf;
+      const float* s = di + g * npix + r;
+      for (std::int64_t x = 0; x < n; ++x) fo[x] = std::isnan(s[x]) ? 0.0f : s[x];
     }
-    start += nf + gg;
+    return;
+  }
+  const std::int64_t start = g * (nf + gg);
+  if (nf == 1) {
+    for (std::int64_t x = 0; x < n; ++x)
+      fo[x] = static_cast<float>(dark_value_f64(di, gd, npix, start, r + x));
+  } else if (plan.extra > 0) {
+    for (std::int64_t x = 0; x < n; ++x) {
+      double s = dark_value_f64(di, gd, npix, start, r + x);
+      for (std::int64_t k = 1; k < nf; ++k) s = s + dark_value_f64(di, gd, npix, start + k, r + x);
+      fo[x] = static_cast<float>(s / static_cast<double>(nf));
+    }
+  } else {
+    const float* s0 = di + start * npix + r;
+    for (std::int64_t x = 0; x < n; ++x) fo[x] = std::isnan(s0[x]) ? 0.0f : s0[x];
+    for (std::int64_t k = 1; k < nf; ++k) {
+      const float* sk = di + (start + k) * npix + r;
+      for (std::int64_t x = 0; x < n; ++x) fo[x] = fo[x] + (std::isnan(sk[x]) ? 0.0f : sk[x]);
+    }
+    const float fnf = static_cast<float>(nf);
+    for (std::int64_t x = 0; x < n; ++x) fo[x] = fo[x] / fnf;
   }
 }
 
@@ -140,37 +138,42 @@ DarkStatus subtract_dark(const RampShape& shape, int sci_nframes, int sci_groupg
   const std::int64_t dint_stride = dr.ngroups * npix;
   float* d = data.data();
   std::uint32_t* pdq = pixeldq.data();
+  // Blocks of rows, contiguous in every plane; within a block the dark of group g is made once
+  // and subtracted from every integration that uses the same dark integration.
+  const std::int64_t rows = detail::rows_per_block(nx, ny, sizeof(float));
+  const std::int64_t nblocks = (ny + rows - 1) / rows;
 #pragma omp parallel
   {
-    std::vector<float> fsub(static_cast<std::size_t>(G * nx));
-    std::vector<double> dsub(f64_out ? static_cast<std::size_t>(G * nx) : 0);
+    std::vector<float> fsub(static_cast<std::size_t>(rows * nx));
+    std::vector<double> dsub(f64_out ? static_cast<std::size_t>(rows * nx) : 0);
 #pragma omp for schedule(static)
-    for (std::int64_t y = 0; y < ny; ++y) {
-      const std::int64_t r = y * nx;
-      for (std::int64_t x = 0; x < nx; ++x) {
+    for (std::int64_t blk = 0; blk < nblocks; ++blk) {
+      const std::int64_t y0 = blk * rows;
+      const std::int64_t r = y0 * nx, n = (std::min(ny, y0 + rows) - y0) * nx;
+      for (std::int64_t x = 0; x < n; ++x) {
         std::uint32_t f = 0;
         for (std::int64_t k = 0; k < dq_planes; ++k) f |= dark_dq[k * npix + r + x];
         pdq[r + x] |= f;
       }
-      std::int64_t cached = -2;
-      for (std::int64_t i = 0; i < shape.nints; ++i) {
-        std::int64_t di = 0;
-        if (dr.four_d) di = (i < plan.dnints && integration_start == 1) ? i : plan.dnints - 1;
-        if (di >= filled) continue;  // subtracting stcal's zero-filled dark changes nothing
-        if (di != cached) {
-          dark_rows(dark.data() + di * dint_stride, dr, plan, G, sci_nframes, sci_groupgap, npix, r,
-                    nx, fsub.data(), dsub.data(), f64_out);
-          cached = di;
-        }
-        for (std::int64_t g = 0; g < G; ++g) {
+      for (std::int64_t g = 0; g < G; ++g) {
+        std::int64_t cached = -2;
+        for (std::int64_t i = 0; i < shape.nints; ++i) {
+          std::int64_t di = 0;
+          if (dr.four_d) di = (i < plan.dnints && integration_start == 1) ? i : plan.dnints - 1;
+          if (di >= filled) continue;  // subtracting stcal's zero-filled dark changes nothing
+          if (di != cached) {
+            dark_group(dark.data() + di * dint_stride, dr, plan, g, sci_nframes, sci_groupgap,
+                       npix, r, n, fsub.data(), dsub.data(), f64_out);
+            cached = di;
+          }
           float* row = d + (i * G + g) * npix + r;
           if (f64_out) {
-            const double* s = dsub.data() + g * nx;
-            for (std::int64_t x = 0; x < nx; ++x)
+            const double* s = dsub.data();
+            for (std::int64_t x = 0; x < n; ++x)
               row[x] = static_cast<float>(static_cast<double>(row[x]) - s[x]);
           } else {
-            const float* s = fsub.data() + g * nx;
-            for (std::int64_t x = 0; x < nx; ++x) row[x] -= s[x];
+            const float* s = fsub.data();
+            for (std::int64_t x = 0; x < n; ++x) row[x] -= s[x];
           }
         }
       }
@@ -186,21 +189,26 @@ std::vector<float> averaged_dark(const RampShape& shape, int sci_nframes, int sc
   const std::int64_t npix = shape.npix(), ny = shape.ny, nx = shape.nx, G = shape.ngroups;
   const std::int64_t filled = plan.averaged ? std::min(plan.dnints, shape.nints) : plan.dnints;
   std::vector<float> out(static_cast<std::size_t>(plan.dnints * G * npix), 0.0f);
+  const bool f64_out = !plan.averaged && plan.extra > 0;
+  const std::int64_t rows = detail::rows_per_block(nx, ny, sizeof(float));
+  const std::int64_t nblocks = (ny + rows - 1) / rows;
 #pragma omp parallel
   {
-    std::vector<float> fsub(static_cast<std::size_t>(G * nx));
-    std::vector<double> dsub(static_cast<std::size_t>(G * nx));
-    const bool f64_out = !plan.averaged && plan.extra > 0;
+    std::vector<float> fsub(static_cast<std::size_t>(rows * nx));
+    std::vector<double> dsub(static_cast<std::size_t>(rows * nx));
 #pragma omp for schedule(static)
-    for (std::int64_t y = 0; y < ny; ++y)
-      for (std::int64_t di = 0; di < filled; ++di) {
-        dark_rows(dark.data() + di * dr.ngroups * npix, dr, plan, G, sci_nframes, sci_groupgap,
-                  npix, y * nx, nx, fsub.data(), dsub.data(), f64_out);
-        for (std::int64_t g = 0; g < G; ++g)
-          for (std::int64_t x = 0; x < nx; ++x)
-            out[(di * G + g) * npix + y * nx + x] =
-                f64_out ? static_cast<float>(dsub[g * nx + x]) : fsub[g * nx + x];
-      }
+    for (std::int64_t blk = 0; blk < nblocks; ++blk) {
+      const std::int64_t y0 = blk * rows;
+      const std::int64_t r = y0 * nx, n = (std::min(ny, y0 + rows) - y0) * nx;
+      for (std::int64_t di = 0; di < filled; ++di)
+        for (std::int64_t g = 0; g < G; ++g) {
+          dark_group(dark.data() + di * dr.ngroups * npix, dr, plan, g, sci_nframes, sci_groupgap,
+                     npix, r, n, fsub.data(), dsub.data(), f64_out);
+          float* o = out.data() + (di * G + g) * npix + r;
+          for (std::int64_t x = 0; x < n; ++x)
+            o[x] = f64_out ? static_cast<float>(dsub[x]) : fsub[x];
+        }
+    }
   }
   return out;
 }
