@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "stpipe/steps/detail/row_blocks.h"
 #include "stpipe/steps/dqflags.h"
 
 namespace stpipe::steps {
@@ -20,7 +21,7 @@ void require_size(std::size_t got, std::int64_t want, const char* what) {
                                 " elements, expected " + std::to_string(want));
 }
 
-// Horner over one row: out[x] = poly(x) unless sat[x] (then x unchanged).
+// Horner over a run of nx pixels: out[x] = poly(x) unless sat[x] (then x unchanged).
 template <int N>
 void horner_row_fixed(float* row, const std::uint8_t* gdq, const float* const* c, std::int64_t off,
                       std::int64_t nx) {
@@ -77,7 +78,7 @@ void prepare_linearity_coefficients(std::span<float> coeffs, std::int64_t ncoeff
   std::uint32_t* const pdq = pixeldq.data();
   const std::uint32_t* const ldq = lin_dq.data();
   // Row blocks of the flattened pixel axis, so every coefficient plane is streamed once.
-  constexpr std::int64_t kBlock = 2048;
+  constexpr std::int64_t kBlock = 16384;
   const std::int64_t nblocks = (npix + kBlock - 1) / kBlock;
 #pragma omp parallel
   {
@@ -100,6 +101,11 @@ void prepare_linearity_coefficients(std::span<float> coeffs, std::int64_t ncoeff
         bn[x] = (flagged || na[x] || zero) ? 1 : 0;
         pdq[p0 + x] |= l | ((na[x] || zero) ? dq::kNoLinCorr : 0u);
       }
+      // Most blocks have no such pixel: then the coefficient planes are left untouched, so
+      // their cache lines stay clean and are never written back.
+      std::uint8_t any = 0;
+      for (std::int64_t x = 0; x < m; ++x) any |= bn[x];
+      if (!any) continue;
       for (std::int64_t j = 0; j < ncoeff; ++j) {
         float* cj = c + j * npix + p0;
         const float benign_value = j == 1 ? 1.0f : 0.0f;
@@ -135,22 +141,27 @@ void apply_linearity_rows(const RampShape& shape, std::span<float> data,
   float* d = data.data();
   const std::uint8_t* q = groupdq.data();
   float* zf = zeroframe.empty() ? nullptr : zeroframe.data();
-  // Row-outer so each pixel's coefficients are read from memory once for all groups.
+  // Blocks of rows (contiguous in every plane), so each pixel's coefficients are read from
+  // memory once for all groups and every plane's share of a block is one long run.
+  const std::int64_t brows = detail::rows_per_block(nx, rows, sizeof(float));
+  const std::int64_t nblocks = rows > 0 ? (rows + brows - 1) / brows : 0;
 #pragma omp parallel if (band >= 16384)
   {
-    std::vector<std::uint8_t> zsat(zf ? static_cast<std::size_t>(nx) : 0);
+    std::vector<std::uint8_t> zsat(zf ? static_cast<std::size_t>(brows * nx) : 0);
 #pragma omp for schedule(static)
-    for (std::int64_t y = y0; y < y0 + rows; ++y) {
+    for (std::int64_t blk = 0; blk < nblocks; ++blk) {
+      const std::int64_t y = y0 + blk * brows;
       const std::int64_t r = y * nx, off = (y - y0) * nx;
+      const std::int64_t n = (std::min(y0 + rows, y + brows) - y) * nx;
       for (std::int64_t p = 0; p < nplanes; ++p)
-        horner_row(d + p * npix + r, q + p * npix + r, cp, ncoeff, off, nx);
+        horner_row(d + p * npix + r, q + p * npix + r, cp, ncoeff, off, n);
       if (zf) {
         for (std::int64_t i = 0; i < shape.nints; ++i) {
           float* row = zf + i * npix + r;
-          for (std::int64_t x = 0; x < nx; ++x)
+          for (std::int64_t x = 0; x < n; ++x)
             zsat[x] = row[x] == 0.0f ? static_cast<std::uint8_t>(dq::kSaturated) : 0;
-          horner_row(row, zsat.data(), cp, ncoeff, off, nx);
-          for (std::int64_t x = 0; x < nx; ++x)
+          horner_row(row, zsat.data(), cp, ncoeff, off, n);
+          for (std::int64_t x = 0; x < n; ++x)
             if (zsat[x]) row[x] = 0.0f;
         }
       }

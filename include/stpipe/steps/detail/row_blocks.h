@@ -14,9 +14,9 @@ namespace stpipe::steps::detail {
 /// the hardware prefetchers stop at page boundaries, so row-at-a-time streams restart every two
 /// pages; a block makes each plane's share one contiguous run of about `target_bytes` (32 to
 /// 128 KiB measured the same), while the block's reference values (read once, used for every
-/// plane) stay in L2. Small images get at
-/// least four blocks per thread so the static schedule stays balanced. Never less than 1. Only
-/// the traversal depends on it: every pixel's arithmetic is the same for any block size.
+/// plane) stay in L2. Small images get at least four blocks per thread so the static schedule
+/// stays balanced. Never less than 1. Only the traversal depends on it: every pixel's arithmetic
+/// is the same for any block size.
 inline std::int64_t rows_per_block(std::int64_t nx, std::int64_t ny, std::size_t bytes_per_pixel,
                                    std::size_t target_bytes = std::size_t{64} << 10) {
   if (nx <= 0 || ny <= 0) return 1;
