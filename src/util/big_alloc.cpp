@@ -137,8 +137,8 @@ BlockCache& cache() {
 void* map_block(std::size_t size, bool populate) {
   // One grain more than needed, trimmed so the block starts on a 2 MiB boundary (huge pages
   // can only back aligned ranges).
-  void* raw = mmap(nullptr, size + kGrain, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
+  void* raw = mmap(nullptr, size + kGrain, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   const auto start = reinterpret_cast<std::uintptr_t>(raw);
   const std::uintptr_t aligned = (start + kGrain - 1) & ~(kGrain - 1);
@@ -146,8 +146,17 @@ void* map_block(std::size_t size, bool populate) {
   const std::uintptr_t tail = start + size + kGrain - (aligned + size);
   if (tail > 0) munmap(reinterpret_cast<void*>(aligned + size), tail);
   void* p = reinterpret_cast<void*>(aligned);
-  static const bool huge = env_flag("STPIPE_HUGEPAGES", false);
-  if (huge) madvise(p, size, MADV_HUGEPAGE);  // advisory: without THP the block still works
+  // Huge pages first (advisory: without THP the block still works), so that populating, or
+  // the first writes, fault once per 2 MiB instead of once per 4 KiB page; on a virtual
+  // machine each fault is an exit to the hypervisor, and 160 MB of 4 KiB faults measured
+  // ~300 ms against ~6 ms in huge pages.
+  static const bool huge = env_flag("STPIPE_HUGEPAGES", true);
+  if (huge) madvise(p, size, MADV_HUGEPAGE);
+#ifdef MADV_POPULATE_WRITE
+  if (populate) madvise(p, size, MADV_POPULATE_WRITE);  // Linux >= 5.14; else faults on use
+#else
+  (void)populate;
+#endif
   return p;
 }
 

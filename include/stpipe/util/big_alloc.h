@@ -10,7 +10,9 @@ namespace stpipe::util {
 /// kept (up to STPIPE_BUFFER_CACHE_MB, default 1024) and handed out again, split or merged as
 /// needed, because rewriting resident memory is several times faster than faulting in fresh
 /// pages: a pipeline frees one step's reference arrays and allocates the next one's of the same
-/// sizes. STPIPE_HUGEPAGES=1 also asks for transparent huge pages on new blocks (madvise).
+/// sizes. New blocks ask for transparent huge pages (madvise; STPIPE_HUGEPAGES=0 turns that
+/// off), and blocks allocated without zeroing (filled at once by a read) are populated in one
+/// call (MADV_POPULATE_WRITE) after that, so they are huge-page backed too.
 /// Smaller blocks come from calloc/malloc. Release with big_free(p, bytes), the same size.
 void* big_alloc(std::size_t bytes, bool zero = true);
 void big_free(void* p, std::size_t bytes) noexcept;
