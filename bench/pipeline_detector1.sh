@@ -72,7 +72,7 @@ print(f"pipeline total in strun (reading the raw file and every reference, writi
 cube = 10 * 2048 * 2048 * 4 / 1e6
 ramp = cube + 10 * 2048 * 2048 / 1e6 + 2048 * 2048 * 4 / 1e6  # + groupdq (u8) + pixeldq (u32)
 sat = ramp + 3 * 2048 * 2048 * 4 / 1e6  # + saturation's threshold, its DQ and the superbias
-med = statistics.median(rss) / 1000
+med = statistics.median(rss) * 1024 / 1e6  # /usr/bin/time reports KiB; MB here are 10^6 bytes
 print(f"peak RSS: {med:.0f} MB = {med / cube:.2f} x the ramp in float32 ({cube:.0f} MB); the ramp "
       f"with groupdq and pixeldq is {ramp:.0f} MB ({ramp / cube:.2f} x); with saturation's three "
       f"reference planes {sat:.0f} MB ({sat / cube:.2f} x)")

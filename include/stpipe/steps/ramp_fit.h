@@ -80,10 +80,19 @@ struct RampFitStats {
   std::int64_t jump_pixels = 0;
 };
 
+/// Rows [begin, end) of the detector (end < 0: through the last row).
+struct RowRange {
+  std::int64_t begin = 0;
+  std::int64_t end = -1;
+};
+
 /// Fits every ramp into caller-provided outputs (rate: ny*nx, rateints: nints*ny*nx);
-/// `opt` may be null unless params.save_opt. Throws std::invalid_argument on size mismatches.
+/// `opt` may be null unless params.save_opt. With `rows`, only the ramps of those rows are
+/// fitted and only their outputs written (the arrays are still the whole detector's): every
+/// ramp is fitted on its own, so fitting a detector in bands gives the same result as one call.
+/// Throws std::invalid_argument on size mismatches or a row range outside the ramp.
 RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, const RateArrays& rate,
-                       const RateArrays& rateints, RampFitOptional* opt);
+                       const RateArrays& rateints, RampFitOptional* opt, RowRange rows = {});
 
 /// Convenience overload that allocates the outputs.
 RampFitResult fit_ramps(const RampFitInputs& in, const RampFitParams& params = {});

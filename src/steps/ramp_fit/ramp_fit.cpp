@@ -963,10 +963,15 @@ float scaled_readnoise(float readnoise, float gain, int nframes, bool numpy1) {
 }
 
 RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, const RateArrays& rate,
-                       const RateArrays& rateints, RampFitOptional* opt) {
+                       const RateArrays& rateints, RampFitOptional* opt, RowRange rows) {
   const RampShape& sh = in.shape;
   if (sh.nints <= 0 || sh.ngroups <= 0 || sh.ny <= 0 || sh.nx <= 0)
     throw std::invalid_argument("fit_ramps: empty or negative ramp shape");
+  const std::int64_t row0 = rows.begin, row1 = rows.end < 0 ? sh.ny : rows.end;
+  if (row0 < 0 || row1 > sh.ny || row0 >= row1)
+    throw std::invalid_argument("fit_ramps: row range [" + std::to_string(row0) + ", " +
+                                std::to_string(row1) + ") is empty or outside the " +
+                                std::to_string(sh.ny) + " rows");
   const auto cube = static_cast<std::size_t>(sh.size());
   const auto plane = static_cast<std::size_t>(sh.npix());
   if (in.data.size() != cube || in.groupdq.size() != cube)
@@ -982,6 +987,8 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
   check_rate(rateints, plane * sh.nints, "rateints");
   if (params.save_opt && opt == nullptr)
     throw std::invalid_argument("fit_ramps: save_opt needs an optional-results destination");
+  if (params.save_opt && (row0 != 0 || row1 != sh.ny))
+    throw std::invalid_argument("fit_ramps: save_opt fits the whole detector, not a row range");
 
   Consts c;
   c.nints = sh.nints;
@@ -1032,7 +1039,7 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
   const bool use_jumps = use_blocks && sh.nints == 1 && sh.ngroups >= 3;
   const JumpFn fit_jumps = jump_fitter_for(sh.ngroups);
   const auto net2 = sort_network(static_cast<int>(std::max<std::int64_t>(sh.ngroups - 2, 1)));
-  const std::int64_t ntiles = (sh.ny + kTileRows - 1) / kTileRows;
+  const std::int64_t ntiles = (row1 - row0 + kTileRows - 1) / kTileRows;
   std::int64_t max_segs = -1, max_crs = 0;
   int all_sat = 1;
   std::int64_t slow = 0, batched = 0;
@@ -1044,7 +1051,8 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
     std::vector<int> nqueued(use_jumps ? sh.ngroups : 0, 0);
 #pragma omp for schedule(dynamic, 4)
     for (std::int64_t t = 0; t < ntiles; ++t)
-      for (std::int64_t y = t * kTileRows; y < std::min(sh.ny, (t + 1) * kTileRows); ++y) {
+      for (std::int64_t y = row0 + t * kTileRows; y < std::min(row1, row0 + (t + 1) * kTileRows);
+           ++y) {
         std::int64_t x = 0;
         if (use_blocks) {
           while (x + kLanes <= sh.nx) {

@@ -39,78 +39,64 @@ std::shared_ptr<models::DataModel> make_rate(const models::DataModel& ramp, cons
   return out;
 }
 
-// Returns the pages wholly inside [p, p + bytes) to the system (they read back as zeros).
-void release_pages(void* p, std::size_t bytes) {
-  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-  const auto a = reinterpret_cast<std::uintptr_t>(p);
-  const std::uintptr_t lo = (a + page - 1) / page * page, hi = (a + bytes) / page * page;
-  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
-}
+// Gives the consumed part of one plane back to the system as the bands go by. Only whole 2 MiB
+// runs are released until the plane is done (then every whole page): the arrays are backed by
+// transparent huge pages, and releasing part of one only splits it, keeping the memory.
+class PlaneRelease {
+ public:
+  PlaneRelease(const void* plane, std::size_t bytes)
+      : at_(reinterpret_cast<std::uintptr_t>(plane)), end_(at_ + bytes) {
+    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    at_ = (at_ + page - 1) / page * page;  // the partial first page is never released
+    page_ = page;
+  }
+  // The first `done` bytes of the plane are no longer needed.
+  void consumed(std::size_t done, std::size_t plane_bytes) {
+    const std::uintptr_t begin = end_ - plane_bytes;
+    constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+    const std::uintptr_t grain = done >= plane_bytes ? page_ : kHuge;
+    const std::uintptr_t hi = (begin + done) / grain * grain;
+    if (hi > at_) {
+      madvise(reinterpret_cast<void*>(at_), hi - at_, MADV_DONTNEED);
+      at_ = hi;
+    }
+  }
 
-// The fit in bands of rows for a ramp nobody else holds: each band's data and groupdq are
-// copied out, fitted and then released, so the ramp shrinks while the rate products fill and
-// the step's peak stays near the ramp's size instead of ramp + products. Every pixel is fitted
-// on its own, so the results are the same as one call on the whole ramp.
+ private:
+  std::uintptr_t at_, end_, page_ = 4096;
+};
+
+// The fit in bands of rows for a ramp nobody else holds: after each band its data and groupdq
+// are given back to the system, so the ramp shrinks while the rate products fill and the step's
+// peak stays near the ramp's size instead of ramp + products. Every pixel is fitted on its own,
+// so the results are the same as one call on the whole ramp.
 steps::RampFitStats fit_consuming(const steps::RampFitInputs& in, const steps::RampFitParams& p,
                                   const steps::RateArrays& rate, const steps::RateArrays& ri,
                                   float* data, std::uint8_t* gdq) {
   const steps::RampShape& sh = in.shape;
-  const std::int64_t npix = sh.npix(), nint = sh.nints, ng = sh.ngroups;
-  // ~128 K pixels a band (64 rows of 2048: small copies, enough tiles for the threads), at
-  // least 4 bands on ramps of 64 rows or more, in multiples of 16 rows.
+  const std::int64_t npix = sh.npix(), nplanes = sh.nints * sh.ngroups;
+  // ~128 K pixels a band (64 rows of 2048: enough tiles for the threads), at least 4 bands on
+  // ramps of 64 rows or more, in multiples of 16 rows.
   std::int64_t band = std::min((std::int64_t{1} << 17) / sh.nx, (sh.ny + 3) / 4);
   band = std::max<std::int64_t>(16, (band + 15) / 16 * 16);
-  std::vector<float> bdata, bzf, bri(static_cast<std::size_t>(5 * nint * band * sh.nx));
-  std::vector<std::uint8_t> bgdq;
-  std::vector<std::uint32_t> bri_dq(static_cast<std::size_t>(nint * band * sh.nx));
+  const auto plane_f = static_cast<std::size_t>(npix) * sizeof(float);
+  const auto plane_q = static_cast<std::size_t>(npix);
+  std::vector<PlaneRelease> rel_d, rel_q;
+  for (std::int64_t k = 0; k < nplanes; ++k) {
+    rel_d.emplace_back(data + k * npix, plane_f);
+    rel_q.emplace_back(gdq + k * npix, plane_q);
+  }
   steps::RampFitStats total{true, 0, 0};
   for (std::int64_t y0 = 0; y0 < sh.ny; y0 += band) {
-    const std::int64_t rows = std::min(band, sh.ny - y0), bp = rows * sh.nx, off = y0 * sh.nx;
-    steps::RampFitInputs b = in;
-    b.shape = {nint, ng, rows, sh.nx};
-    bdata.resize(static_cast<std::size_t>(nint * ng * bp));
-    bgdq.resize(bdata.size());
-    for (std::int64_t k = 0; k < nint * ng; ++k) {
-      std::copy_n(data + k * npix + off, bp, bdata.data() + k * bp);
-      std::copy_n(gdq + k * npix + off, bp, bgdq.data() + k * bp);
-    }
-    b.data = bdata;
-    b.groupdq = bgdq;
-    b.pixeldq = in.pixeldq.subspan(off, bp);
-    b.gain = in.gain.subspan(off, bp);
-    b.readnoise = in.readnoise.subspan(off, bp);
-    if (!in.average_dark_current.empty())
-      b.average_dark_current = in.average_dark_current.subspan(off, bp);
-    if (!in.zeroframe.empty()) {
-      bzf.resize(static_cast<std::size_t>(nint * bp));
-      for (std::int64_t i = 0; i < nint; ++i)
-        std::copy_n(in.zeroframe.data() + i * npix + off, bp, bzf.data() + i * bp);
-      b.zeroframe = bzf;
-    }
-    steps::RateArrays rb{rate.slope.subspan(off, bp), rate.dq.subspan(off, bp),
-                         rate.err.subspan(off, bp), rate.var_poisson.subspan(off, bp),
-                         rate.var_rnoise.subspan(off, bp)};
-    const auto nb = static_cast<std::size_t>(nint * bp);
-    steps::RateArrays rib{{bri.data(), nb},
-                          {bri_dq.data(), nb},
-                          {bri.data() + nb, nb},
-                          {bri.data() + 2 * nb, nb},
-                          {bri.data() + 3 * nb, nb}};
-    const auto st = steps::fit_ramps(b, p, rb, rib, nullptr);
+    const std::int64_t y1 = std::min(sh.ny, y0 + band);
+    const auto st = steps::fit_ramps(in, p, rate, ri, nullptr, {y0, y1});
     total.all_saturated = total.all_saturated && st.all_saturated;
     total.scalar_pixels += st.scalar_pixels;
     total.jump_pixels += st.jump_pixels;
-    for (std::int64_t i = 0; i < nint; ++i) {
-      const std::int64_t to = i * npix + off, from = i * bp;
-      std::copy_n(rib.slope.data() + from, bp, ri.slope.data() + to);
-      std::copy_n(rib.dq.data() + from, bp, ri.dq.data() + to);
-      std::copy_n(rib.err.data() + from, bp, ri.err.data() + to);
-      std::copy_n(rib.var_poisson.data() + from, bp, ri.var_poisson.data() + to);
-      std::copy_n(rib.var_rnoise.data() + from, bp, ri.var_rnoise.data() + to);
-    }
-    for (std::int64_t k = 0; k < nint * ng; ++k) {
-      release_pages(data + k * npix + off, static_cast<std::size_t>(bp) * sizeof(float));
-      release_pages(gdq + k * npix + off, static_cast<std::size_t>(bp));
+    const auto done = static_cast<std::size_t>(y1 * sh.nx);
+    for (std::int64_t k = 0; k < nplanes; ++k) {
+      rel_d[k].consumed(done * sizeof(float), plane_f);
+      rel_q[k].consumed(done, plane_q);
     }
   }
   return total;

@@ -402,6 +402,48 @@ TEST(RampFitEdge, ReadnoiseScalingModes) {
   EXPECT_EQ(n2, static_cast<float>(7.3f * (static_cast<double>(g) / std::sqrt(8.0))));
 }
 
+// Random clean and flagged ramps (JUMP or SAT in some groups, DO_NOT_USE, zero and NaN gain
+// or read noise), npix pixels, deterministic for a seed.
+struct RandomRamp {
+  std::vector<float> data, gain, rn, dc;
+  std::vector<std::uint8_t> gdq;
+  std::vector<std::uint32_t> pdq;
+};
+
+RandomRamp random_ramp(std::int64_t nints, std::int64_t ngroups, std::int64_t npix,
+                       std::uint64_t s) {
+  auto rnd = [&s]() {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  };
+  RandomRamp r;
+  r.data.resize(nints * ngroups * npix);
+  r.gain.resize(npix);
+  r.rn.resize(npix);
+  r.dc.resize(npix);
+  r.gdq.assign(r.data.size(), 0);
+  r.pdq.assign(npix, 0);
+  for (std::int64_t p = 0; p < npix; ++p) {
+    r.gain[p] = rnd() % 200 == 0 ? 0.0f : 0.5f + static_cast<float>(rnd() % 1000) / 250.0f;
+    r.rn[p] = rnd() % 150 == 0   ? std::numeric_limits<float>::quiet_NaN()
+              : rnd() % 150 == 0 ? 0.0f
+                                 : 1.0f + static_cast<float>(rnd() % 1000) / 100.0f;
+    r.dc[p] = static_cast<float>(rnd() % 10) / 100.0f;
+    r.pdq[p] = rnd() % 300 == 0 ? dq::kDoNotUse : 0;
+    const double rate = static_cast<double>(rnd() % 100000) / 100.0;  // up to 1000 DN/group
+    for (std::int64_t i = 0; i < nints; ++i)
+      for (std::int64_t g = 0; g < ngroups; ++g) {
+        const std::int64_t k = (i * ngroups + g) * npix + p;
+        r.data[k] = static_cast<float>(rate * g + static_cast<double>(rnd() % 2000) / 100.0 - 10.0);
+        if (rnd() % std::max<std::uint64_t>(40, 8 * nints * ngroups) == 0)
+          r.gdq[k] = rnd() % 2 ? dq::kJumpDet : dq::kSaturated;
+      }
+  }
+  return r;
+}
+
 // The SIMD blocks (rows of 40 pixels: a strip of 5 blocks of 8) and the per-pixel routine
 // (7-pixel rows, never a block) must agree bit for bit on random clean and flagged ramps, for
 // 1 to 4 integrations, short ramps and ramps longer than the unrolled sizes (20 groups); with one
@@ -410,32 +452,8 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
   for (auto [nints, ngroups] :
        {std::pair<std::int64_t, std::int64_t>{1, 10}, {3, 4}, {2, 2}, {1, 3}, {1, 25}, {4, 21}}) {
     const std::int64_t npix = 56 * 30;
-    std::uint64_t s = 777 + nints * 10 + ngroups;
-    auto rnd = [&s]() {
-      s ^= s << 13;
-      s ^= s >> 7;
-      s ^= s << 17;
-      return s;
-    };
-    std::vector<float> data(nints * ngroups * npix), gain(npix), rn(npix), dc(npix);
-    std::vector<std::uint8_t> gdq(data.size(), 0);
-    std::vector<std::uint32_t> pdq(npix, 0);
-    for (std::int64_t p = 0; p < npix; ++p) {
-      gain[p] = rnd() % 200 == 0 ? 0.0f : 0.5f + static_cast<float>(rnd() % 1000) / 250.0f;
-      rn[p] = rnd() % 150 == 0   ? std::numeric_limits<float>::quiet_NaN()
-              : rnd() % 150 == 0 ? 0.0f
-                                 : 1.0f + static_cast<float>(rnd() % 1000) / 100.0f;
-      dc[p] = static_cast<float>(rnd() % 10) / 100.0f;
-      pdq[p] = rnd() % 300 == 0 ? dq::kDoNotUse : 0;
-      const double rate = static_cast<double>(rnd() % 100000) / 100.0;  // up to 1000 DN/group
-      for (std::int64_t i = 0; i < nints; ++i)
-        for (std::int64_t g = 0; g < ngroups; ++g) {
-          const std::int64_t k = (i * ngroups + g) * npix + p;
-          data[k] = static_cast<float>(rate * g + static_cast<double>(rnd() % 2000) / 100.0 - 10.0);
-          if (rnd() % std::max<std::uint64_t>(40, 8 * nints * ngroups) == 0)
-            gdq[k] = rnd() % 2 ? dq::kJumpDet : dq::kSaturated;
-        }
-    }
+    RandomRamp r = random_ramp(nints, ngroups, npix, 777 + nints * 10 + ngroups);
+    auto& [data, gain, rn, dc, gdq, pdq] = r;
     auto fit = [&](std::int64_t nx, std::vector<std::uint8_t>& q) {
       st::RampFitInputs in;
       in.shape = {nints, ngroups, npix / nx, nx};
@@ -453,7 +471,9 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
     EXPECT_LT(ra.scalar_pixels, npix / 2);
     EXPECT_EQ(rb.scalar_pixels, npix);
     // One-integration single-jump ramps go through the SIMD jump batches, and match too.
-    if (nints == 1 && ngroups >= 3) EXPECT_GT(ra.jump_pixels, 20) << ngroups;
+    if (nints == 1 && ngroups >= 3) {
+      EXPECT_GT(ra.jump_pixels, 20) << ngroups;
+    }
     EXPECT_EQ(rb.jump_pixels, 0);
     EXPECT_EQ(qa, qb);
     for (auto [x, y] : {std::pair{&ra.rate, &rb.rate}, {&ra.rateints, &rb.rateints}}) {
@@ -463,6 +483,54 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
       EXPECT_EQ(compare_f32(x->var_poisson, y->var_poisson).ndiff, 0);
       EXPECT_EQ(compare_f32(x->var_rnoise, y->var_rnoise).ndiff, 0);
     }
+  }
+}
+
+// Fitting a detector in bands of rows (as RampFitStep does with a ramp it consumes) writes
+// exactly what one call writes, and leaves the other rows' outputs alone.
+TEST(RampFitEdge, RowBandsMatchOneCall) {
+  for (auto [nints, ngroups] : {std::pair<std::int64_t, std::int64_t>{1, 10}, {2, 5}}) {
+    const std::int64_t ny = 37, nx = 48, npix = ny * nx;
+    RandomRamp r = random_ramp(nints, ngroups, npix, 4242 + nints);
+    auto inputs = [&](std::vector<std::uint8_t>& q) {
+      st::RampFitInputs in;
+      in.shape = {nints, ngroups, ny, nx};
+      in.timing = {10.73677, 21.47354, 2, 0};
+      in.data = r.data;
+      in.groupdq = q;
+      in.pixeldq = r.pdq;
+      in.gain = r.gain;
+      in.readnoise = r.rn;
+      in.average_dark_current = r.dc;
+      return in;
+    };
+    auto qa = r.gdq, qb = r.gdq;
+    st::RateProduct ra(npix), ria(nints * npix), rb(npix), rib(nints * npix);
+    st::fit_ramps(inputs(qa), {}, ra.view(), ria.view(), nullptr);
+    const float kUntouched = -123.0f;
+    std::fill(rb.slope.begin(), rb.slope.end(), kUntouched);
+    st::fit_ramps(inputs(qb), {}, rb.view(), rib.view(), nullptr, {5, 21});
+    for (std::int64_t p = 0; p < npix; ++p) {
+      const bool in_band = p >= 5 * nx && p < 21 * nx;
+      if (!in_band) {
+        ASSERT_EQ(rb.slope[p], kUntouched) << p;
+      }
+    }
+    for (st::RowRange band : {st::RowRange{0, 5}, st::RowRange{21, 33}, st::RowRange{33, -1}})
+      st::fit_ramps(inputs(qb), {}, rb.view(), rib.view(), nullptr, band);
+    EXPECT_EQ(qa, qb);
+    for (auto [x, y] : {std::pair{&ra, &rb}, {&ria, &rib}}) {
+      EXPECT_EQ(x->dq, y->dq);
+      EXPECT_EQ(compare_f32(x->slope, y->slope).ndiff, 0) << nints << "x" << ngroups;
+      EXPECT_EQ(compare_f32(x->err, y->err).ndiff, 0);
+      EXPECT_EQ(compare_f32(x->var_poisson, y->var_poisson).ndiff, 0);
+      EXPECT_EQ(compare_f32(x->var_rnoise, y->var_rnoise).ndiff, 0);
+    }
+    auto qc = r.gdq;
+    EXPECT_THROW(st::fit_ramps(inputs(qc), {}, rb.view(), rib.view(), nullptr, {30, 40}),
+                 std::invalid_argument);
+    EXPECT_THROW(st::fit_ramps(inputs(qc), {}, rb.view(), rib.view(), nullptr, {7, 7}),
+                 std::invalid_argument);
   }
 }
 
