@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "stpipe/steps/detail/row_blocks.h"
 #include "stpipe/steps/detail/simd.h"
 #include "stpipe/steps/dqflags.h"
 #include "stpipe/util/big_alloc.h"
@@ -126,6 +127,9 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
       dilution && ngroups <= 33 ? static_cast<std::size_t>(npix) : 0);
   std::uint32_t* cmask = scratch32.data();
 
+  // Rows per block of the fast forward pass (64 KiB of each float plane).
+  const std::int64_t brows = detail::rows_per_block(nx, ny, sizeof(float));
+  const std::int64_t nblocks = (ny + brows - 1) / brows;
 #pragma omp parallel if (npix >= kParallelMinPixels)
   {
     // Private copies: uint8 stores may alias the shared captures, which blocks vectorisation.
@@ -136,7 +140,7 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
     const float* const d = data.data();
     std::vector<std::uint8_t> row(static_cast<std::size_t>(nx)), acc(row.size());
     std::vector<std::uint16_t> mrow(row.size());
-    std::vector<std::int32_t> first_row(row.size());
+    std::vector<std::int32_t> first_row(fast_ok ? static_cast<std::size_t>(brows * nx) : 0);
     std::uint8_t* src = row.data();
 
     // 1. NO_SAT_CHECK and NaN thresholds; 3. pixeldq |= the updated saturation dq.
@@ -218,13 +222,15 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
 #pragma omp single
       extra_src = !fast_ok;
 #pragma omp for schedule(static) reduction(|| : extra_src)
-      for (std::int64_t y = 0; y < (fast_ok ? ny : 0); ++y) {
-        const std::int64_t r = y * nx;
+      for (std::int64_t blk = 0; blk < (fast_ok ? nblocks : 0); ++blk) {
+        // A block of rows: contiguous in every group plane, so each plane's share is one run.
+        const std::int64_t yb = blk * brows, yend = std::min(ny, yb + brows);
+        const std::int64_t r = yb * nx, npx = (yend - yb) * nx;
         std::uint16_t* f = fst + r;
-        std::int32_t* fr = first_row.data();  // `first` of this row while the groups stream by
-        for (std::int64_t x = 0; x < nx; ++x) fr[x] = kNever;
+        std::int32_t* fr = first_row.data();  // `first` of this block while the groups stream by
+        for (std::int64_t x = 0; x < npx; ++x) fr[x] = kNever;
         if (dilution)
-          for (std::int64_t x = 0; x < nx; ++x) cmask[r + x] = 0;
+          for (std::int64_t x = 0; x < npx; ++x) cmask[r + x] = 0;
         std::uint8_t extra = 0;
         for (std::int64_t g = 0; g < ngroups; ++g) {
           const float* dg = di + g * npix + r;
@@ -234,8 +240,8 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           // 16 pixels at a time, and groupdq is written only where a pixel is at the A-to-D
           // floor: unchanged cache lines stay clean and are never written back.
           std::int64_t x = 0;
-          for (; x + 16 <= nx; x += 16) {
-            // Rows are 2 pages long, and hardware prefetchers stop at page boundaries.
+          for (; x + 16 <= npx; x += 16) {
+            // Hardware prefetchers stop at page boundaries.
             __builtin_prefetch(dg + x + kPrefetchAhead);
             if ((x & 63) == 0) __builtin_prefetch(qg + x + kPrefetchAhead);
             const f32x16 v = load<f32x16>(dg + x);
@@ -249,7 +255,7 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
               if (dg[k] <= 0.0f) qg[k] |= kFloor;
             }
           }
-          for (; x < nx; ++x) {
+          for (; x < npx; ++x) {
             const float v = dg[x];
             if (v >= t[x] && fr[x] > gg) fr[x] = gg;
             extra |= static_cast<std::uint8_t>(fr[x] > gg ? (qg[x] & kSat) : 0);
@@ -262,7 +268,7 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
             const std::uint32_t bit = std::uint32_t{1} << g;
             const double fgg = fg[g];
             const std::uint32_t* sq = sdq + r;
-            for (std::int64_t x = 0; x < nx; ++x) {
+            for (std::int64_t x = 0; x < npx; ++x) {
               const double fp = (sq[x] & dq::kNoSatCheck) ? 1.0 : fgg;
               const bool c = static_cast<double>(dg[x]) >= static_cast<double>(t[x]) * fp &&
                              (qg[x] & kDnu) == 0;
@@ -271,13 +277,17 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           }
         }
         extra_src = extra_src || extra != 0;
-        for (std::int64_t x = 0; x < nx; ++x) f[x] = static_cast<std::uint16_t>(fr[x]);
-        std::uint16_t* h = hmn + r;
-        std::copy(f, f + nx, h);
-        for (int dx = -n; dx <= n; ++dx) {
-          const std::int64_t lo = std::max<std::int64_t>(0, -dx);
-          const std::int64_t hi = std::min<std::int64_t>(nx, nx - dx);
-          for (std::int64_t x = lo; x < hi; ++x) h[x] = std::min(h[x], f[x + dx]);
+        for (std::int64_t x = 0; x < npx; ++x) f[x] = static_cast<std::uint16_t>(fr[x]);
+        // Horizontal box minimum of `first`, row by row.
+        for (std::int64_t y = yb; y < yend; ++y) {
+          const std::uint16_t* fy = fst + y * nx;
+          std::uint16_t* h = hmn + y * nx;
+          std::copy(fy, fy + nx, h);
+          for (int dx = -n; dx <= n; ++dx) {
+            const std::int64_t lo = std::max<std::int64_t>(0, -dx);
+            const std::int64_t hi = std::min<std::int64_t>(nx, nx - dx);
+            for (std::int64_t x = lo; x < hi; ++x) h[x] = std::min(h[x], fy[x + dx]);
+          }
         }
       }
       if (!extra_src) {
@@ -291,19 +301,25 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
             const std::uint16_t* h = hmn + yy * nx;
             for (std::int64_t x = 0; x < nx; ++x) m[x] = std::min(m[x], h[x]);
           }
-          // SAT from group m[x] on: few pixels saturate, so only theirs are visited. The
-          // group-2 test (2c below, for the general path) needs SAT in group 2 but not in
-          // group 1, which here means m[x] == 2; it runs for those pixels now.
+          // SAT from group m[x] on: few pixels saturate, so only the chunks (one groupdq cache
+          // line each) holding one are visited, a whole line per group from the chunk's first
+          // saturated group on. The group-2 test (2c below, for the general path) needs SAT
+          // in group 2 but not in group 1, which here means m[x] == 2; it runs for those
+          // pixels now (it reads and flags only its own pixel).
           for (std::int64_t x0 = 0; x0 < nx; x0 += kChunk) {
             const std::int64_t x1 = std::min(nx, x0 + kChunk);
             std::uint16_t lo = kNever;
             for (std::int64_t x = x0; x < x1; ++x) lo = std::min(lo, m[x]);
             if (lo >= ngroups) continue;
-            for (std::int64_t x = x0; x < x1; ++x) {
-              if (m[x] >= ngroups) continue;
-              for (std::int64_t g = m[x]; g < ngroups; ++g) qi[g * npix + y * nx + x] |= kSat;
-              if (m[x] == 2 && group2) group2_test(di, qi, y * nx + x);
+            for (std::int64_t g = lo; g < ngroups; ++g) {
+              std::uint8_t* qrow = qi + g * npix + y * nx;
+              const auto gg = static_cast<std::uint16_t>(g);
+              for (std::int64_t x = x0; x < x1; ++x)
+                qrow[x] |= m[x] <= gg ? kSat : std::uint8_t{0};
             }
+            if (group2 && lo <= 2)
+              for (std::int64_t x = x0; x < x1; ++x)
+                if (m[x] == 2) group2_test(di, qi, y * nx + x);
           }
           // Backward dilution pass, fast form: SAT in group g+1 but not in g means g = m-1, so
           // each pixel has at most one candidate group. Record it (or kNever) in `first`,
