@@ -485,7 +485,8 @@ struct ImageRun {
 };
 
 // An uncompressed image stored exactly as it is held in memory but big-endian (float32,
-// float64, int32, int16 or uint8 with no BSCALE/BZERO scaling), read straight from the file
+// float64, int32, int16 or uint8 with no BSCALE/BZERO scaling; uint32/uint16 with the FITS
+// BZERO offset), read straight from the file
 // into `a`: pread in 1 MiB blocks by every thread, each swapping its block while it is in
 // cache, instead of CFITSIO's single-threaded small reads and swaps. Same bytes as
 // fits_read_img / fits_read_subset (which do not touch BLANK pixels when no null value is
@@ -495,12 +496,16 @@ bool read_image_direct(const FitsFile& f, int bitpix, int eq, const std::vector<
                        Array& a) {
   if constexpr (std::endian::native != std::endian::little) return false;
   const std::size_t esize = models::dtype_size(a.dtype());
-  const bool same = (bitpix == FLOAT_IMG && a.dtype() == DType::kFloat32) ||
-                    (bitpix == DOUBLE_IMG && a.dtype() == DType::kFloat64) ||
-                    (bitpix == LONG_IMG && a.dtype() == DType::kInt32) ||
-                    (bitpix == SHORT_IMG && a.dtype() == DType::kInt16) ||
-                    (bitpix == BYTE_IMG && a.dtype() == DType::kUint8);
-  if (!same || eq != bitpix || a.nbytes() < (std::size_t{4} << 20)) return false;
+  const bool same = eq == bitpix && ((bitpix == FLOAT_IMG && a.dtype() == DType::kFloat32) ||
+                                     (bitpix == DOUBLE_IMG && a.dtype() == DType::kFloat64) ||
+                                     (bitpix == LONG_IMG && a.dtype() == DType::kInt32) ||
+                                     (bitpix == SHORT_IMG && a.dtype() == DType::kInt16) ||
+                                     (bitpix == BYTE_IMG && a.dtype() == DType::kUint8));
+  // Unsigned integers stored signed with BZERO 2^31 / 2^15 (DQ arrays): the stored word with
+  // its sign bit flipped.
+  const bool flipped = (bitpix == LONG_IMG && eq == ULONG_IMG && a.dtype() == DType::kUint32) ||
+                       (bitpix == SHORT_IMG && eq == USHORT_IMG && a.dtype() == DType::kUint16);
+  if ((!same && !flipped) || a.nbytes() < (std::size_t{4} << 20)) return false;
   int status = 0, compressed = fits_is_compressed_image(f.get(), &status);
   if (status || compressed) return false;
   char url[FLEN_FILENAME] = "";
@@ -508,7 +513,10 @@ bool read_image_direct(const FitsFile& f, int bitpix, int eq, const std::vector<
   double bscale = 1.0, bzero = 0.0;
   if (fits_read_key(f.get(), TDOUBLE, "BSCALE", &bscale, nullptr, &status)) status = 0;
   if (fits_read_key(f.get(), TDOUBLE, "BZERO", &bzero, nullptr, &status)) status = 0;
-  if (bscale != 1.0 || bzero != 0.0) return false;
+  const double want_zero = !flipped ? 0.0 : bitpix == LONG_IMG ? 2147483648.0 : 32768.0;
+  if (bscale != 1.0 || bzero != want_zero) return false;
+  const std::uint32_t flip32 = flipped ? 0x80000000u : 0u;
+  const std::uint16_t flip16 = flipped ? 0x8000u : 0u;
   LONGLONG head = 0, data = 0, end = 0;
   if (fits_flush_buffer(f.get(), 0, &status) ||
       fits_get_hduaddrll(f.get(), &head, &data, &end, &status))
@@ -544,13 +552,14 @@ bool read_image_direct(const FitsFile& f, int bitpix, int eq, const std::vector<
     if (!ok) continue;
     if (esize == 4) {
       auto* w = reinterpret_cast<std::uint32_t*>(q);
-      for (std::size_t i = 0; i < k.len / 4; ++i) w[i] = __builtin_bswap32(w[i]);
+      for (std::size_t i = 0; i < k.len / 4; ++i) w[i] = __builtin_bswap32(w[i]) ^ flip32;
     } else if (esize == 8) {
       auto* w = reinterpret_cast<std::uint64_t*>(q);
       for (std::size_t i = 0; i < k.len / 8; ++i) w[i] = __builtin_bswap64(w[i]);
     } else if (esize == 2) {
       auto* w = reinterpret_cast<std::uint16_t*>(q);
-      for (std::size_t i = 0; i < k.len / 2; ++i) w[i] = __builtin_bswap16(w[i]);
+      for (std::size_t i = 0; i < k.len / 2; ++i)
+        w[i] = static_cast<std::uint16_t>(__builtin_bswap16(w[i]) ^ flip16);
     }
   }
   ::close(fd);

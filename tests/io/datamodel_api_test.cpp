@@ -313,9 +313,9 @@ TEST(Files, OpenOptionsReadOnlyWhatIsAsked) {
   EXPECT_THROW(open_as(dir / "dark.asdf", "DarkModel", band), IoError);
 }
 
-// Images of 4 MiB and more stored as they are held (float32 here) are read with pread and a
-// parallel byte swap instead of through CFITSIO: the same values, whole, by planes, and by
-// windows of whole rows (one run per plane), for 3-D and 4-D arrays.
+// Images of 4 MiB and more stored as they are held (float32 here; uint32 DQ with its BZERO)
+// are read with pread and a parallel byte swap instead of through CFITSIO: the same values,
+// whole, by planes, and by windows of whole rows (one run per plane), for 3-D and 4-D arrays.
 TEST(Files, LargeImagesReadDirectly) {
   auto value = [](std::size_t i) {
     if (i % 977 == 0) return std::numeric_limits<float>::quiet_NaN();
@@ -325,30 +325,39 @@ TEST(Files, LargeImagesReadDirectly) {
   TempDir dir;
   DarkModel d;
   d.set_meta("meta.reftype", "DARK");
-  Array data = Array::allocate(DType::kFloat32, {3, 700, 900});  // 7.2 MB
+  constexpr std::size_t ny = 1100, nx = 1000;
+  Array data = Array::allocate(DType::kFloat32, {3, ny, nx});  // 13.2 MB
   float* v = data.data<float>();
   for (std::size_t i = 0; i < data.size(); ++i) v[i] = value(i);
   d.set_array("data", data);
-  d.set_array("dq", Array::full(DType::kUint32, {700, 900}, 5));
+  // uint32 DQ (stored as int32 with BZERO 2^31), 4.4 MB, high bits included.
+  Array dq = Array::allocate(DType::kUint32, {ny, nx});
+  auto* dv = dq.data<std::uint32_t>();
+  for (std::size_t i = 0; i < dq.size(); ++i)
+    dv[i] = static_cast<std::uint32_t>(i * 2654435761u) ^ (i % 3 == 0 ? 0x80000000u : 0u);
+  d.set_array("dq", dq);
   d.save(dir / "big_dark.fits");
   auto whole = open_as(dir / "big_dark.fits", "DarkModel");
   const float* w = whole->array("data").data<float>();
   std::size_t bad = 0;
   for (std::size_t i = 0; i < data.size(); ++i) bad += !same(w[i], v[i]);
   EXPECT_EQ(bad, 0u);
-  EXPECT_EQ(whole->array("dq").data<std::uint32_t>()[700 * 900 - 1], 5u);
+  const auto* wq = whole->array("dq").data<std::uint32_t>();
+  bad = 0;
+  for (std::size_t i = 0; i < dq.size(); ++i) bad += wq[i] != dv[i];
+  EXPECT_EQ(bad, 0u);
   OpenOptions band;
   band.arrays = std::vector<std::string>{"data"};
   band.planes = OpenOptions::PlaneRange{"data", 1, 2};
-  band.window = OpenOptions::Window{100, 600, 0, 900};  // whole rows: 2 x 600 x 900 = 4.3 MB
+  band.window = OpenOptions::Window{100, 600, 0, nx};  // whole rows: 2 x 600 x 1000 = 4.8 MB
   auto b = open_as(dir / "big_dark.fits", "DarkModel", band);
-  ASSERT_EQ(b->array("data").shape(), (std::vector<std::int64_t>{2, 600, 900}));
+  ASSERT_EQ(b->array("data").shape(), (std::vector<std::int64_t>{2, 600, nx}));
   const float* bv = b->array("data").data<float>();
   bad = 0;
   for (std::size_t pl = 0; pl < 2; ++pl)
     for (std::size_t y = 0; y < 600; ++y)
-      for (std::size_t x = 0; x < 900; ++x)
-        bad += !same(bv[(pl * 600 + y) * 900 + x], v[((pl + 1) * 700 + y + 100) * 900 + x]);
+      for (std::size_t x = 0; x < nx; ++x)
+        bad += !same(bv[(pl * 600 + y) * nx + x], v[((pl + 1) * ny + y + 100) * nx + x]);
   EXPECT_EQ(bad, 0u);
 
   // 4-D: a ramp of 2 integrations x 3 groups, read by integrations and a band of rows.
