@@ -4,8 +4,8 @@
 
 #include <fcntl.h>
 #include <fitsio.h>
-#include <unistd.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -476,8 +476,6 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return t + (shape.size() == 1 ? ",)" : ")");
 }
 
-// Reads the current image HDU as `want` (or its own type). `planes` reads only leading-axis
-// planes [first, first + count); `window` only rows and columns of an image of 2+ axes.
 // One contiguous run of an image's data unit: `count` elements from element `first` (from 0)
 // of the stored image into element `to` of the destination array.
 struct ImageRun {
@@ -486,12 +484,11 @@ struct ImageRun {
 
 // An uncompressed image stored exactly as it is held in memory but big-endian (float32,
 // float64, int32, int16 or uint8 with no BSCALE/BZERO scaling; uint32/uint16 with the FITS
-// BZERO offset), read straight from the file
-// into `a`: pread in 1 MiB blocks by every thread, each swapping its block while it is in
-// cache, instead of CFITSIO's single-threaded small reads and swaps. Same bytes as
-// fits_read_img / fits_read_subset (which do not touch BLANK pixels when no null value is
-// given). False when the fast path does not apply or any call fails: then the caller reads
-// through CFITSIO.
+// BZERO offset), read straight from the file into `a`: pread in 1 MiB blocks by every thread, each
+// swapping its block while it is in cache, instead of CFITSIO's single-threaded small reads and
+// swaps. Same bytes as fits_read_img / fits_read_subset (which do not touch BLANK pixels when no
+// null value is given). False when the fast path does not apply or any call fails: then the caller
+// reads through CFITSIO.
 bool read_image_direct(const FitsFile& f, int bitpix, int eq, const std::vector<ImageRun>& runs,
                        Array& a) {
   if constexpr (std::endian::native != std::endian::little) return false;
@@ -546,8 +543,10 @@ bool read_image_direct(const FitsFile& f, int bitpix, int eq, const std::vector<
     std::size_t got = 0;
     while (ok && got < k.len) {
       const ssize_t r = ::pread(fd, q + got, k.len - got, static_cast<off_t>(k.from + got));
-      if (r <= 0) ok = 0;
-      else got += static_cast<std::size_t>(r);
+      if (r <= 0)
+        ok = 0;
+      else
+        got += static_cast<std::size_t>(r);
     }
     if (!ok) continue;
     if (esize == 4) {
@@ -566,6 +565,8 @@ bool read_image_direct(const FitsFile& f, int bitpix, int eq, const std::vector<
   return ok != 0;
 }
 
+// Reads the current image HDU as `want` (or its own type). `planes` reads only leading-axis
+// planes [first, first + count); `window` only rows and columns of an image of 2+ axes.
 Array read_image(const FitsFile& f, const std::string& where, std::optional<DType> want,
                  int want_ndim, const models::OpenOptions::PlaneRange* planes = nullptr,
                  const models::OpenOptions::Window* window = nullptr) {
@@ -630,12 +631,13 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
       std::size_t nplanes = 1, inner = 1;
       for (std::size_t k = 0; k + 2 < nd; ++k) nplanes *= static_cast<std::size_t>(shape[k]);
       for (std::size_t k = 1; k + 2 < nd; ++k) inner *= static_cast<std::size_t>(shape[k]);
-      const auto fny = static_cast<std::size_t>(stored_ny), fnx = static_cast<std::size_t>(stored_nx);
+      const auto fny = static_cast<std::size_t>(stored_ny),
+                 fnx = static_cast<std::size_t>(stored_nx);
       const std::size_t per = static_cast<std::size_t>(w.ny) * fnx;
       const std::size_t plane_base = nd >= 3 ? static_cast<std::size_t>(plane0) * inner : 0;
       for (std::size_t pl = 0; pl < nplanes; ++pl)
-        runs.push_back({((plane_base + pl) * fny + static_cast<std::size_t>(w.y0)) * fnx, pl * per,
-                        per});
+        runs.push_back(
+            {((plane_base + pl) * fny + static_cast<std::size_t>(w.y0)) * fnx, pl * per, per});
     }
     if (a.size() > 0 && (runs.empty() || !read_image_direct(f, bitpix, eq, runs, a))) {
       int status = 0, anynul = 0;
@@ -681,10 +683,9 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
     }
     status = 0;
   }
-  if (n > 0 && !read_image_direct(f, bitpix, eq,
-                                  {{static_cast<std::size_t>(first - 1), 0,
-                                    static_cast<std::size_t>(n)}},
-                                  a)) {
+  if (n > 0 && !read_image_direct(
+                   f, bitpix, eq,
+                   {{static_cast<std::size_t>(first - 1), 0, static_cast<std::size_t>(n)}}, a)) {
     int status = 0, anynul = 0;
     if (fits_read_img(f.get(), image_typecode(dtype), first, n, nullptr, a.raw(), &anynul, &status))
       fail(f.path(), where + ": reading " + std::to_string(n) + " pixels", status);

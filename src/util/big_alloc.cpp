@@ -19,7 +19,7 @@ namespace stpipe::util {
 
 namespace {
 
-constexpr std::size_t kGrain = std::size_t{2} << 20;      // 2 MiB: block sizes and alignment
+constexpr std::size_t kGrain = kHugePageBytes;            // block sizes and alignment
 constexpr std::size_t kThreshold = std::size_t{4} << 20;  // below this, calloc/malloc
 
 std::size_t mapped_size(std::size_t bytes) { return (bytes + kGrain - 1) / kGrain * kGrain; }
@@ -137,8 +137,8 @@ BlockCache& cache() {
 void* map_block(std::size_t size, bool populate) {
   // One grain more than needed, trimmed so the block starts on a 2 MiB boundary (huge pages
   // can only back aligned ranges).
-  void* raw = mmap(nullptr, size + kGrain, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+  void* raw =
+      mmap(nullptr, size + kGrain, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   const auto start = reinterpret_cast<std::uintptr_t>(raw);
   const std::uintptr_t aligned = (start + kGrain - 1) & ~(kGrain - 1);

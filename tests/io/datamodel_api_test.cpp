@@ -4,8 +4,8 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 #include <fstream>
+#include <limits>
 
 #include "stpipe/asdf/asdf_file.h"
 #include "stpipe/cli/commands.h"

@@ -5,6 +5,9 @@
 
 namespace stpipe::util {
 
+/// Alignment and size grain of big_alloc's blocks: one transparent huge page.
+inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
+
 /// At least `bytes` bytes, zero-filled when `zero` (never null; throws stpipe::Error when memory
 /// is short). Blocks of 4 MiB and more are anonymous mappings aligned to 2 MiB; freed ones are
 /// kept (up to STPIPE_BUFFER_CACHE_MB, default 1024) and handed out again, split or merged as

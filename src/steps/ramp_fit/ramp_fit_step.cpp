@@ -10,6 +10,7 @@
 #include "pipelines/detail/detector1_support.h"
 #include "stpipe/steps/dqflags.h"
 #include "stpipe/steps/ramp_fit.h"
+#include "stpipe/util/big_alloc.h"
 
 namespace stpipe {
 
@@ -45,17 +46,13 @@ std::shared_ptr<models::DataModel> make_rate(const models::DataModel& ramp, cons
 class PlaneRelease {
  public:
   PlaneRelease(const void* plane, std::size_t bytes)
-      : at_(reinterpret_cast<std::uintptr_t>(plane)), end_(at_ + bytes) {
-    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-    at_ = (at_ + page - 1) / page * page;  // the partial first page is never released
-    page_ = page;
+      : begin_(reinterpret_cast<std::uintptr_t>(plane)), bytes_(bytes) {
+    at_ = (begin_ + page_ - 1) / page_ * page_;  // the partial first page is never released
   }
   // The first `done` bytes of the plane are no longer needed.
-  void consumed(std::size_t done, std::size_t plane_bytes) {
-    const std::uintptr_t begin = end_ - plane_bytes;
-    constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
-    const std::uintptr_t grain = done >= plane_bytes ? page_ : kHuge;
-    const std::uintptr_t hi = (begin + done) / grain * grain;
+  void consumed(std::size_t done) {
+    const std::uintptr_t grain = done >= bytes_ ? page_ : util::kHugePageBytes;
+    const std::uintptr_t hi = (begin_ + done) / grain * grain;
     if (hi > at_) {
       madvise(reinterpret_cast<void*>(at_), hi - at_, MADV_DONTNEED);
       at_ = hi;
@@ -63,7 +60,10 @@ class PlaneRelease {
   }
 
  private:
-  std::uintptr_t at_, end_, page_ = 4096;
+  std::uintptr_t begin_;
+  std::size_t bytes_;
+  std::uintptr_t page_ = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  std::uintptr_t at_ = 0;
 };
 
 // The fit in bands of rows for a ramp nobody else holds: after each band its data and groupdq
@@ -95,8 +95,8 @@ steps::RampFitStats fit_consuming(const steps::RampFitInputs& in, const steps::R
     total.jump_pixels += st.jump_pixels;
     const auto done = static_cast<std::size_t>(y1 * sh.nx);
     for (std::int64_t k = 0; k < nplanes; ++k) {
-      rel_d[k].consumed(done * sizeof(float), plane_f);
-      rel_q[k].consumed(done, plane_q);
+      rel_d[k].consumed(done * sizeof(float));
+      rel_q[k].consumed(done);
     }
   }
   return total;

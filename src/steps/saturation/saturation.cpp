@@ -314,8 +314,7 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
             for (std::int64_t g = lo; g < ngroups; ++g) {
               std::uint8_t* qrow = qi + g * npix + y * nx;
               const auto gg = static_cast<std::uint16_t>(g);
-              for (std::int64_t x = x0; x < x1; ++x)
-                qrow[x] |= m[x] <= gg ? kSat : std::uint8_t{0};
+              for (std::int64_t x = x0; x < x1; ++x) qrow[x] |= m[x] <= gg ? kSat : std::uint8_t{0};
             }
             if (group2 && lo <= 2)
               for (std::int64_t x = x0; x < x1; ++x)
