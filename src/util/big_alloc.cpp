@@ -4,8 +4,10 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE  // mremap
 #endif
+#include <omp.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -19,8 +21,9 @@ namespace stpipe::util {
 
 namespace {
 
-constexpr std::size_t kGrain = kHugePageBytes;            // block sizes and alignment
-constexpr std::size_t kThreshold = std::size_t{4} << 20;  // below this, calloc/malloc
+constexpr std::size_t kGrain = kHugePageBytes;                    // block sizes and alignment
+constexpr std::size_t kThreshold = std::size_t{4} << 20;          // below this, calloc/malloc
+constexpr std::size_t kParallelPopulate = std::size_t{16} << 20;  // populated on every thread
 
 std::size_t mapped_size(std::size_t bytes) { return (bytes + kGrain - 1) / kGrain * kGrain; }
 
@@ -134,6 +137,30 @@ BlockCache& cache() {
   return *c;
 }
 
+// Backs [p, p + size) with memory now (MADV_POPULATE_WRITE, Linux >= 5.14; elsewhere the pages
+// fault in on use). Blocks of 16 MiB and more are split into one run of whole 2 MiB pages per
+// thread: on a virtual machine whose host backs guest memory lazily, zeroing pages that the host
+// has not backed yet is bound by the faults each CPU takes, and 168 MB measured 224-370 ms on one
+// thread against 157-197 ms on two (the same block, back to back in one process: ~10 ms).
+void populate_block(void* p, std::size_t size) {
+#ifdef MADV_POPULATE_WRITE
+  const std::size_t grains = size / kGrain;
+  const int nt = size >= kParallelPopulate && !omp_in_parallel()
+                     ? static_cast<int>(std::min<std::size_t>(omp_get_max_threads(), grains))
+                     : 1;
+  auto* base = static_cast<char*>(p);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (int t = 0; t < nt; ++t) {
+    const std::size_t g0 = grains * t / nt, g1 = grains * (t + 1) / nt;
+    const std::size_t end = t + 1 == nt ? size : g1 * kGrain;
+    madvise(base + g0 * kGrain, end - g0 * kGrain, MADV_POPULATE_WRITE);
+  }
+#else
+  (void)p;
+  (void)size;
+#endif
+}
+
 void* map_block(std::size_t size, bool populate) {
   // One grain more than needed, trimmed so the block starts on a 2 MiB boundary (huge pages
   // can only back aligned ranges).
@@ -152,11 +179,7 @@ void* map_block(std::size_t size, bool populate) {
   // ~300 ms against ~6 ms in huge pages.
   static const bool huge = env_flag("STPIPE_HUGEPAGES", true);
   if (huge) madvise(p, size, MADV_HUGEPAGE);
-#ifdef MADV_POPULATE_WRITE
-  if (populate) madvise(p, size, MADV_POPULATE_WRITE);  // Linux >= 5.14; else faults on use
-#else
-  (void)populate;
-#endif
+  if (populate) populate_block(p, size);
   return p;
 }
 
