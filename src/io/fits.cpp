@@ -484,11 +484,12 @@ struct ImageRun {
 
 // An uncompressed image stored exactly as it is held in memory but big-endian (float32,
 // float64, int32, int16 or uint8 with no BSCALE/BZERO scaling; uint32/uint16 with the FITS
-// BZERO offset), read straight from the file into `a`: pread in 1 MiB blocks by every thread, each
-// swapping its block while it is in cache, instead of CFITSIO's single-threaded small reads and
-// swaps. Same bytes as fits_read_img / fits_read_subset (which do not touch BLANK pixels when no
-// null value is given). False when the fast path does not apply or any call fails: then the caller
-// reads through CFITSIO.
+// BZERO offset), or raw uint16 (BZERO 2^15) read as float32, read straight from the file into
+// `a`: pread in 1 MiB blocks by every thread, each swapping (or converting) its block while it is
+// in cache, instead of CFITSIO's single-threaded small reads and swaps. Same values as
+// fits_read_img / fits_read_subset (which do not touch BLANK pixels when no null value is given;
+// every uint16 is exact in float32). False when the fast path does not apply or any call fails:
+// then the caller reads through CFITSIO.
 bool read_image_direct(const FitsFile& f, int bitpix, int eq, const std::vector<ImageRun>& runs,
                        Array& a) {
   if constexpr (std::endian::native != std::endian::little) return false;
@@ -502,7 +503,10 @@ bool read_image_direct(const FitsFile& f, int bitpix, int eq, const std::vector<
   // its sign bit flipped.
   const bool flipped = (bitpix == LONG_IMG && eq == ULONG_IMG && a.dtype() == DType::kUint32) ||
                        (bitpix == SHORT_IMG && eq == USHORT_IMG && a.dtype() == DType::kUint16);
-  if ((!same && !flipped) || a.nbytes() < (std::size_t{4} << 20)) return false;
+  // Raw ramps: uint16 (stored as above) converted to float32.
+  const bool to_float = bitpix == SHORT_IMG && eq == USHORT_IMG && a.dtype() == DType::kFloat32;
+  if ((!same && !flipped && !to_float) || a.nbytes() < (std::size_t{4} << 20)) return false;
+  const std::size_t fsize = to_float ? 2 : esize;  // bytes per stored element
   int status = 0, compressed = fits_is_compressed_image(f.get(), &status);
   if (status || compressed) return false;
   char url[FLEN_FILENAME] = "";
@@ -510,7 +514,8 @@ bool read_image_direct(const FitsFile& f, int bitpix, int eq, const std::vector<
   double bscale = 1.0, bzero = 0.0;
   if (fits_read_key(f.get(), TDOUBLE, "BSCALE", &bscale, nullptr, &status)) status = 0;
   if (fits_read_key(f.get(), TDOUBLE, "BZERO", &bzero, nullptr, &status)) status = 0;
-  const double want_zero = !flipped ? 0.0 : bitpix == LONG_IMG ? 2147483648.0 : 32768.0;
+  const bool offset = flipped || to_float;
+  const double want_zero = !offset ? 0.0 : bitpix == LONG_IMG ? 2147483648.0 : 32768.0;
   if (bscale != 1.0 || bzero != want_zero) return false;
   const std::uint32_t flip32 = flipped ? 0x80000000u : 0u;
   const std::uint16_t flip16 = flipped ? 0x8000u : 0u;
@@ -518,47 +523,60 @@ bool read_image_direct(const FitsFile& f, int bitpix, int eq, const std::vector<
   if (fits_flush_buffer(f.get(), 0, &status) ||
       fits_get_hduaddrll(f.get(), &head, &data, &end, &status))
     return false;
-  // The runs in blocks of at most 1 MiB (whole elements): {file offset, array offset, bytes}.
+  // The runs in blocks of at most 1 MiB of the file (whole elements): {file offset, first
+  // element in the array, elements}.
   constexpr std::size_t kBlock = std::size_t{1} << 20;
   struct Block {
-    std::size_t from, to, len;
+    std::size_t from, to, count;
   };
   std::vector<Block> blocks;
+  const std::size_t per_block = kBlock / fsize;
   for (const ImageRun& r : runs) {
-    const std::size_t from = static_cast<std::size_t>(data) + r.first * esize;
-    const std::size_t to = r.to * esize, len = r.count * esize;
-    if (from + len > static_cast<std::size_t>(end) || to + len > a.nbytes()) return false;
-    for (std::size_t at = 0; at < len; at += kBlock)
-      blocks.push_back({from + at, to + at, std::min(kBlock, len - at)});
+    const std::size_t from = static_cast<std::size_t>(data) + r.first * fsize;
+    if (from + r.count * fsize > static_cast<std::size_t>(end) || r.to + r.count > a.size())
+      return false;
+    for (std::size_t at = 0; at < r.count; at += per_block)
+      blocks.push_back({from + at * fsize, r.to + at, std::min(per_block, r.count - at)});
   }
   const int fd = ::open(f.path().c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   auto* dst = static_cast<unsigned char*>(a.raw());
   const auto nblocks = static_cast<std::int64_t>(blocks.size());
   int ok = 1;
-#pragma omp parallel for schedule(static) reduction(&& : ok)
-  for (std::int64_t b = 0; b < nblocks; ++b) {
-    const Block& k = blocks[static_cast<std::size_t>(b)];
-    unsigned char* q = dst + k.to;
-    std::size_t got = 0;
-    while (ok && got < k.len) {
-      const ssize_t r = ::pread(fd, q + got, k.len - got, static_cast<off_t>(k.from + got));
-      if (r <= 0)
-        ok = 0;
-      else
-        got += static_cast<std::size_t>(r);
-    }
-    if (!ok) continue;
-    if (esize == 4) {
-      auto* w = reinterpret_cast<std::uint32_t*>(q);
-      for (std::size_t i = 0; i < k.len / 4; ++i) w[i] = __builtin_bswap32(w[i]) ^ flip32;
-    } else if (esize == 8) {
-      auto* w = reinterpret_cast<std::uint64_t*>(q);
-      for (std::size_t i = 0; i < k.len / 8; ++i) w[i] = __builtin_bswap64(w[i]);
-    } else if (esize == 2) {
-      auto* w = reinterpret_cast<std::uint16_t*>(q);
-      for (std::size_t i = 0; i < k.len / 2; ++i)
-        w[i] = static_cast<std::uint16_t>(__builtin_bswap16(w[i]) ^ flip16);
+#pragma omp parallel reduction(&& : ok)
+  {
+    std::vector<std::uint16_t> words(to_float ? per_block : 0);  // raw words before conversion
+#pragma omp for schedule(static)
+    for (std::int64_t b = 0; b < nblocks; ++b) {
+      const Block& k = blocks[static_cast<std::size_t>(b)];
+      unsigned char* q =
+          to_float ? reinterpret_cast<unsigned char*>(words.data()) : dst + k.to * esize;
+      const std::size_t len = k.count * fsize;
+      std::size_t got = 0;
+      while (ok && got < len) {
+        const ssize_t r = ::pread(fd, q + got, len - got, static_cast<off_t>(k.from + got));
+        if (r <= 0)
+          ok = 0;
+        else
+          got += static_cast<std::size_t>(r);
+      }
+      if (!ok) continue;
+      if (to_float) {
+        float* out = reinterpret_cast<float*>(dst) + k.to;
+        for (std::size_t i = 0; i < k.count; ++i)
+          out[i] =
+              static_cast<float>(static_cast<std::uint16_t>(__builtin_bswap16(words[i]) ^ 0x8000u));
+      } else if (esize == 4) {
+        auto* w = reinterpret_cast<std::uint32_t*>(q);
+        for (std::size_t i = 0; i < k.count; ++i) w[i] = __builtin_bswap32(w[i]) ^ flip32;
+      } else if (esize == 8) {
+        auto* w = reinterpret_cast<std::uint64_t*>(q);
+        for (std::size_t i = 0; i < k.count; ++i) w[i] = __builtin_bswap64(w[i]);
+      } else if (esize == 2) {
+        auto* w = reinterpret_cast<std::uint16_t*>(q);
+        for (std::size_t i = 0; i < k.count; ++i)
+          w[i] = static_cast<std::uint16_t>(__builtin_bswap16(w[i]) ^ flip16);
+      }
     }
   }
   ::close(fd);
@@ -653,9 +671,10 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
   Array a = Array::uninitialized(dtype, shape);  // the read fills every element
   LONGLONG n = static_cast<LONGLONG>(a.size());
   if (n > 0 && bitpix == SHORT_IMG && dtype == DType::kFloat32 && *native == DType::kUint16) {
-    // Raw uint16 (BZERO 32768) as float32, the raw-to-ramp read: the stored 16-bit words are
-    // read unscaled in chunks and converted here (uint16 = word ^ 0x8000, exact in float32),
-    // a plain loop instead of CFITSIO's per-pixel double arithmetic; same values.
+    // Raw uint16 (BZERO 32768) as float32, the raw-to-ramp read: read directly on every thread
+    // when large (read_image_direct), else the stored 16-bit words are read unscaled in chunks
+    // and converted here (uint16 = word ^ 0x8000, exact in float32), a plain loop instead of
+    // CFITSIO's per-pixel double arithmetic; same values.
     int status = 0, anynul = 0;
     double bscale = 1.0, bzero = 0.0;
     if (fits_read_key(f.get(), TDOUBLE, "BSCALE", &bscale, nullptr, &status)) {
@@ -663,6 +682,11 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
       bscale = 1.0;
     }
     fits_read_key(f.get(), TDOUBLE, "BZERO", &bzero, nullptr, &status);
+    if (status == 0 && bscale == 1.0 && bzero == 32768.0 &&
+        read_image_direct(f, bitpix, eq,
+                          {{static_cast<std::size_t>(first - 1), 0, static_cast<std::size_t>(n)}},
+                          a))
+      return a;
     if (status == 0 && bscale == 1.0 && bzero == 32768.0) {
       fits_set_bscale(f.get(), 1.0, 0.0, &status);
       constexpr LONGLONG kChunk = LONGLONG{1} << 20;

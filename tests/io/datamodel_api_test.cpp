@@ -380,6 +380,34 @@ TEST(Files, LargeImagesReadDirectly) {
       for (std::size_t x = 0; x < 800; ++x)
         bad += !same(qv[(g * 450 + y) * 800 + x], rv[((3 + g) * 500 + y) * 800 + x]);
   EXPECT_EQ(bad, 0u);
+
+  // A raw uint16 ramp (BZERO 32768) opened as a RampModel: converted to float32 while read,
+  // whole and by an integration and a band of rows; 0, 32767, 32768 and 65535 included.
+  DataModel raw("Level1bModel", "core");
+  Array words = Array::allocate(DType::kUint16, {2, 3, 500, 800});  // 4.8 MB, 9.6 MB as float
+  auto* uv = words.data<std::uint16_t>();
+  for (std::size_t i = 0; i < words.size(); ++i)
+    uv[i] = i % 4 == 0 ? static_cast<std::uint16_t>(i % 5 == 0 ? 65535 : 32767 + i % 3)
+                       : static_cast<std::uint16_t>(i * 40503u);
+  raw.set_array("sci", words);
+  raw.save(dir / "big_uncal.fits");
+  auto rw = open_as(dir / "big_uncal.fits", "RampModel");
+  ASSERT_EQ(rw->array("data").dtype(), DType::kFloat32);
+  const float* fw = rw->array("data").data<float>();
+  bad = 0;
+  for (std::size_t i = 0; i < words.size(); ++i) bad += fw[i] != static_cast<float>(uv[i]);
+  EXPECT_EQ(bad, 0u);
+  ri.window = OpenOptions::Window{50, 450, 0, 800};
+  auto rq = open_as(dir / "big_uncal.fits", "RampModel", ri);
+  ASSERT_EQ(rq->array("data").shape(), (std::vector<std::int64_t>{1, 3, 450, 800}));
+  const float* fq = rq->array("data").data<float>();
+  bad = 0;
+  for (std::size_t g = 0; g < 3; ++g)
+    for (std::size_t y = 0; y < 450; ++y)
+      for (std::size_t x = 0; x < 800; ++x)
+        bad += fq[(g * 450 + y) * 800 + x] !=
+               static_cast<float>(uv[((3 + g) * 500 + y + 50) * 800 + x]);
+  EXPECT_EQ(bad, 0u);
 }
 
 TEST(Files, BuiltModelSavesFitsAndAsdf) {
