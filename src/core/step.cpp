@@ -474,8 +474,8 @@ fs::path Step::make_output_path(const std::string& basepath, const std::string& 
   return dir.empty() ? fs::path(name) : fs::path(dir) / name;
 }
 
-fs::path Step::save_model(Product& product, std::optional<int> idx, bool force,
-                          std::optional<std::string> suffix) {
+fs::path Step::save_path(const Product& product, std::optional<int> idx, bool force,
+                         std::optional<std::string> suffix) const {
   bool output_file_set = false;
   if (get<bool>("search_output_file")) {
     for (const Step* s = this; s; s = s->parent_) {
@@ -494,8 +494,15 @@ fs::path Step::save_model(Product& product, std::optional<int> idx, bool force,
   }
   std::string ext =
       is_none("output_ext") ? product.default_extension() : get<std::string>("output_ext");
-  fs::path path = make_output_path(basepath, ext, suffix, idx);
+  return make_output_path(basepath, ext, suffix, idx);
+}
+
+fs::path Step::save_model(Product& product, std::optional<int> idx, bool force,
+                          std::optional<std::string> suffix) {
+  fs::path path = save_path(product, idx, force, std::move(suffix));
+  if (path.empty()) return {};
   product.save(path);
+  wait_background_saves();
   log().info("Saved model in {}", path.string());
   return path;
 }
@@ -708,6 +715,7 @@ Datum Step::run(Datum input) {
       }
     }
   }
+  wait_background_saves();
   elapsed_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!skipped_) log().info("Step {} done ({:.3f} s)", name_, elapsed_);
   return result;

@@ -69,11 +69,27 @@ Datum Detector1Pipeline::process(const Datum& input) {
   auto& rf = dynamic_cast<RampFitStep&>(step("ramp_fit"));
   const bool save = force_save_ || get<bool>("save_results") || !is_none("output_file");
   if (rf.rateints() && save) {
-    ModelProduct ri(rf.rateints());
-    auto path = save_model(ri, std::nullopt, /*force=*/true, std::string("rateints"));
-    log().info("Per-integration rates saved in {}", path.string());
+    auto ri = std::make_shared<ModelProduct>(rf.rateints());
+    const auto& hooks = param("post_hooks");
+    if (hooks.is_array() && !hooks.empty()) {  // the hooks see the rateints file written
+      auto path = save_model(*ri, std::nullopt, /*force=*/true, std::string("rateints"));
+      log().info("Per-integration rates saved in {}", path.string());
+    } else {
+      // Written while run() writes the rate file: two files fill the page cache on two cores.
+      // wait_background_saves() reports it, before the rate file, as a sequential run would.
+      rateints_path_ = save_path(*ri, std::nullopt, /*force=*/true, std::string("rateints"));
+      rateints_save_ =
+          std::async(std::launch::async, [ri, path = rateints_path_] { ri->save(path); });
+    }
   }
   return result;
+}
+
+void Detector1Pipeline::wait_background_saves() {
+  if (!rateints_save_.valid()) return;
+  rateints_save_.get();  // rethrows what the save threw
+  log().info("Saved model in {}", rateints_path_.string());
+  log().info("Per-integration rates saved in {}", rateints_path_.string());
 }
 
 }  // namespace stpipe

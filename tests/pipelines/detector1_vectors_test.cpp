@@ -10,6 +10,7 @@
 
 #include "stpipe/core/model_product.h"
 #include "stpipe/core/step.h"
+#include "stpipe/log/logging.h"
 #include "stpipe/models/datamodel.h"
 #include "stpipe/steps/dqflags.h"
 #include "stpipe/steps/guider_cds.h"
@@ -318,6 +319,74 @@ TEST(Detector1Pipeline, SingleGroupRampAndNirBranches) {
   EXPECT_EQ(m->array("data").shape(), (std::vector<std::int64_t>{8, 8}));
   // One group: stcal's slope is the group value over the group time (10 DN / 2 s).
   EXPECT_NEAR(m->data<float>("data")[0], 5.0f, 1e-4);
+}
+
+// With saving on, rateints is written on another thread while the rate file is written: both
+// files hold the products in memory, the saves are reported in a sequential run's order, and a
+// rateints save that fails makes the run fail, naming it, with the rate file still written.
+TEST(Detector1Pipeline, RateintsSavedBesideRateAndFailuresReported) {
+  auto run = [](const fs::path& dir) {
+    auto ramp = small_ramp("NIRCAM", "NRCA1", 5);
+    ramp->set_meta("meta.filename", "t_uncal.fits");
+    CallOptions o;
+    o.overrides["save_results"] = true;
+    o.overrides["output_dir"] = dir.string();
+    auto& s = o.overrides["steps"];
+    for (const char* st :
+         {"dq_init", "saturation", "ipc", "superbias", "linearity", "dark_current", "jump"})
+      s[st]["skip"] = true;
+    s["ramp_fit"]["override_gain"] =
+        save_ref(dir, "gain.fits", "GainModel", "data", DType::kFloat32, {8, 8}, 2.0);
+    s["ramp_fit"]["override_readnoise"] =
+        save_ref(dir, "rn.fits", "ReadnoiseModel", "data", DType::kFloat32, {8, 8}, 5.0);
+    return Step::call("Detector1Pipeline", std::make_shared<ModelProduct>(ramp), o);
+  };
+  TempDir tmp;
+  std::string text;  // the records, appended under the log sink's lock
+  log::LogConfig quiet;
+  quiet.handlers = {"null"};
+  log::configure(quiet);
+  log::set_record_callback([&text](const std::string&, spdlog::level::level_enum,
+                                   const std::string& msg) { text += msg + "\n"; },
+                           true);
+  struct Restore {
+    ~Restore() {
+      log::set_record_callback(nullptr, false);
+      log::configure(log::LogConfig{});
+    }
+  } restore;
+  run(tmp.path());
+  auto rate_file = models::open(tmp / "t_rate.fits");
+  auto ints_file = models::open(tmp / "t_rateints.fits");
+  EXPECT_EQ(ints_file->model_type(), "CubeModel");
+  ASSERT_EQ(ints_file->array("data").shape(), (std::vector<std::int64_t>{1, 8, 8}));
+  for (int k = 0; k < 64; ++k) {  // 10 DN per 2 s group
+    EXPECT_NEAR(rate_file->data<float>("data")[k], 5.0f, 1e-4);
+    EXPECT_NEAR(ints_file->data<float>("data")[k], 5.0f, 1e-4);
+  }
+  // As a sequential run logs them: rateints first (strun's batch summary takes the last saved
+  // file as the product).
+  const auto saved_ints =
+      text.find("Saved model in " + (tmp / "t_rateints.fits").string() +
+                "\nPer-integration rates saved in " + (tmp / "t_rateints.fits").string() + "\n");
+  const auto saved_rate = text.find("Saved model in " + (tmp / "t_rate.fits").string());
+  ASSERT_NE(saved_rate, std::string::npos) << text;
+  ASSERT_NE(saved_ints, std::string::npos) << text;
+  EXPECT_LT(saved_ints, saved_rate);
+  EXPECT_LT(saved_rate, text.find("Step Detector1Pipeline done"));
+
+  // A directory where the rateints file should go: the rename fails.
+  TempDir bad;
+  fs::create_directory(bad / "t_rateints.fits");
+  fs::create_directory(bad / "t_rateints.fits" / "keep");
+  try {
+    run(bad.path());
+    FAIL() << "the failed rateints save was not reported";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("t_rateints.fits"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_directory(bad / "t_rateints.fits" / "keep"));
+  EXPECT_EQ(models::open(bad / "t_rate.fits")->model_type(), "ImageModel");
 }
 
 // A mask reference of the wrong shape: ReferenceFileError naming the file.

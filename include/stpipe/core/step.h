@@ -194,6 +194,10 @@ class Step {
   std::filesystem::path save_model(Product& product, std::optional<int> idx = std::nullopt,
                                    bool force = false,
                                    std::optional<std::string> suffix = std::nullopt);
+  /// The path save_model would write the product to, or "" when it would not save it.
+  std::filesystem::path save_path(const Product& product, std::optional<int> idx = std::nullopt,
+                                  bool force = false,
+                                  std::optional<std::string> suffix = std::nullopt) const;
   /// The primary input's file name (searched up the parents) or "".
   std::string input_filename() const;
   void set_primary_input(const Datum& input);
@@ -216,6 +220,11 @@ class Step {
   friend class Pipeline;
   /// Called once parameters are set (pipelines create their sub-steps here).
   virtual void configure_children(const ResolvedParams& params, const StepRegistry& registry);
+  /// Waits for saves that process() left running on another thread and reports them: called
+  /// by save_model once its file is written, before it reports that file, and by run() after
+  /// the result's save (also when nothing was saved), so the log keeps the order of a
+  /// sequential run. Nothing by default.
+  virtual void wait_background_saves() {}
   /// Pipelines: reference files of all unskipped sub-steps, looked up before process(); returns
   /// the input, opened as a product if it had to be opened for the lookup.
   virtual Datum prefetch(const Datum& input);

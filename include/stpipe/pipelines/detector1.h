@@ -1,6 +1,9 @@
 // Detector1Pipeline (calwebb_detector1): raw ramp -> rate and rateints products.
 #pragma once
 
+#include <filesystem>
+#include <future>
+
 #include "stpipe/core/step.h"
 
 namespace stpipe {
@@ -35,6 +38,14 @@ class Detector1Pipeline : public Pipeline {
   Datum prefetch(const Datum& input) override;
   /// Instrument branches; also saves the calibrated ramp just before ramp_fit when asked.
   bool applies(const std::string& step_name, const Datum& input) const override;
+  /// Waits for the rateints save that process() started beside the rate save, and reports it.
+  void wait_background_saves() override;
+
+ private:
+  // The rateints file being written on another thread while run() writes the rate file (two
+  // files fill the page cache in parallel); only when no post-hook runs in between.
+  std::future<void> rateints_save_;
+  std::filesystem::path rateints_path_;
 };
 
 }  // namespace stpipe
