@@ -4,8 +4,10 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE  // mremap
 #endif
-#include <omp.h>
 #include <sys/mman.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -145,9 +147,13 @@ BlockCache& cache() {
 void populate_block(void* p, std::size_t size) {
 #ifdef MADV_POPULATE_WRITE
   const std::size_t grains = size / kGrain;
+#ifdef _OPENMP
   const int nt = size >= kParallelPopulate && !omp_in_parallel()
                      ? static_cast<int>(std::min<std::size_t>(omp_get_max_threads(), grains))
                      : 1;
+#else
+  const int nt = 1;  // built without OpenMP (the fuzzers): one call
+#endif
   auto* base = static_cast<char*>(p);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int t = 0; t < nt; ++t) {
