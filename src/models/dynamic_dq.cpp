@@ -1,6 +1,7 @@
 // DQ_DEF dynamic flag mapping of reference files (decompress on load, compress on save).
 #include "stpipe/models/dynamic_dq.h"
 
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,7 +71,17 @@ std::vector<Row> rows_of(const DataModel& m, bool report) {
              "' is not a standard DQ flag; ignored");
       continue;
     }
-    rows.push_back({static_cast<std::uint32_t>(values[i]), *std_flag});
+    // VALUE is a bit mask: an int32 column holds bit 31 as -2^31, so [-2^31, 2^32) is read
+    // modulo 2^32; anything else (fractions, NaN, out of range) is not a mask.
+    const double v = values[i];
+    if (!(v >= -2147483648.0 && v < 4294967296.0) || v != std::floor(v)) {
+      if (report)
+        warn(m.model_type() + ": DQ_DEF VALUE " + std::to_string(v) + " of flag '" + name +
+             "' is not a 32-bit mask; ignored");
+      continue;
+    }
+    rows.push_back(
+        {static_cast<std::uint32_t>(static_cast<std::int64_t>(v) & 0xffffffffLL), *std_flag});
   }
   return rows;
 }
