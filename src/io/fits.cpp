@@ -682,12 +682,11 @@ Array read_image(const FitsFile& f, const std::string& where, std::optional<DTyp
       bscale = 1.0;
     }
     fits_read_key(f.get(), TDOUBLE, "BZERO", &bzero, nullptr, &status);
-    if (status == 0 && bscale == 1.0 && bzero == 32768.0 &&
-        read_image_direct(f, bitpix, eq,
-                          {{static_cast<std::size_t>(first - 1), 0, static_cast<std::size_t>(n)}},
-                          a))
-      return a;
     if (status == 0 && bscale == 1.0 && bzero == 32768.0) {
+      if (read_image_direct(f, bitpix, eq,
+                            {{static_cast<std::size_t>(first - 1), 0, static_cast<std::size_t>(n)}},
+                            a))
+        return a;
       fits_set_bscale(f.get(), 1.0, 0.0, &status);
       constexpr LONGLONG kChunk = LONGLONG{1} << 20;
       std::vector<std::int16_t> words(static_cast<std::size_t>(std::min(n, kChunk)));
