@@ -660,6 +660,38 @@ TEST(DynamicDq, DecompressOnLoadCompressOnSave) {
   EXPECT_FALSE(standard_dq_flag("NOPE"));
 }
 
+// DQ_DEF VALUEs that are not 32-bit masks (a fraction, one beyond 2^32) are reported and
+// ignored; -2^31, as an int32 column holds bit 31, is bit 31. (A FITS fuzzer input cast
+// -2.1e9 to uint32: undefined behaviour.)
+TEST(DynamicDq, ValuesThatAreNotMasksAreIgnored) {
+  Collect w;
+  Array dq = Array::allocate(DType::kUint32, {1, 4});
+  auto* p = dq.data<std::uint32_t>();
+  p[0] = 1;            // DEAD
+  p[1] = 2;            // HOT, whose VALUE 2.5 is ignored: dropped
+  p[2] = 0x80000000u;  // REFERENCE_PIXEL by VALUE -2^31
+  p[3] = 4;            // OPEN, whose VALUE 6e9 is ignored: dropped
+  Table t;
+  t.add_numeric("BIT", DType::kInt32, {0, 1, 31, 2});
+  t.add_numeric("VALUE", DType::kFloat64, {1, 2.5, -2147483648.0, 6e9});
+  t.add_text("NAME", 40, {"DEAD", "HOT", "REFERENCE_PIXEL", "OPEN"});
+  t.add_text("DESCRIPTION", 80, {"", "", "", ""});
+  DataModel raw("MaskModel", "core");
+  raw.set_array("dq", dq);
+  raw.set_table("dq_def", t);
+  TempDir dir;
+  raw.save(dir / "m.fits");
+  auto back = open(dir / "m.fits");
+  const auto* q = back->data<std::uint32_t>("dq");
+  EXPECT_EQ(q[0], 1024u);
+  EXPECT_EQ(q[1], 0u);
+  EXPECT_EQ(q[2], 0x80000000u);
+  EXPECT_EQ(q[3], 0u);
+  int reported = 0;
+  for (const auto& m : w.messages) reported += m.find("is not a 32-bit mask") != std::string::npos;
+  EXPECT_EQ(reported, 2);
+}
+
 TEST(DynamicDq, RealFiles) {
   STPIPE_REQUIRE_SHARED_DATA();
   Collect w;
