@@ -2,6 +2,8 @@
 // instrument branches, single-group ramps, reference errors and N/A overrides.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -95,6 +97,21 @@ TEST(Detector1Vectors, EveryStageThroughStepCallMatchesStcal) {
     x = Step::call("DarkCurrentStep", x, with("override_dark", (f / "ref_dark.fits").string()));
     expect_stage(c, "dark_current", *model(x));
     EXPECT_EQ(model(x)->meta_string("meta.cal_step.dark_sub"), "COMPLETE");
+    {
+      // average_dark_current for ramp_fit, written over a fresh plane: this dark has neither
+      // the plane nor the keyword (zeros); a parameter value is broadcast.
+      const auto& adc = model(x)->array("average_dark_current");
+      ASSERT_EQ(adc.shape().size(), 2u);
+      const float* a = adc.data<float>();
+      EXPECT_EQ(std::count(a, a + adc.size(), 0.0f), static_cast<std::ptrdiff_t>(adc.size()));
+      CallOptions dco = with("override_dark", (f / "ref_dark.fits").string());
+      dco.overrides["average_dark_current"] = 0.125;
+      const Datum y = Step::call("DarkCurrentStep", (f / kUncal).string(), dco);
+      const auto& b = model(y)->array("average_dark_current");
+      EXPECT_EQ(b.shape(), adc.shape());
+      EXPECT_EQ(std::count(b.data<float>(), b.data<float>() + b.size(), 0.125f),
+                static_cast<std::ptrdiff_t>(b.size()));
+    }
     CallOptions go = with("override_gain", (f / "ref_gain.fits").string());
     go.overrides["override_readnoise"] = (f / "ref_readnoise.fits").string();
     x = Step::call("JumpStep", x, go);

@@ -50,4 +50,9 @@ std::vector<float> resolve_average_dark_current(std::int64_t npix, std::optional
                                                 std::span<const float> ref_average,
                                                 std::optional<float> ref_scalar);
 
+/// resolve_average_dark_current written into `out` (its ny*nx values), on every thread.
+void resolve_average_dark_current(std::span<float> out, std::optional<float> user_value,
+                                  std::span<const float> ref_average,
+                                  std::optional<float> ref_scalar);
+
 }  // namespace stpipe::steps

@@ -13,6 +13,10 @@
 namespace stpipe::steps {
 
 namespace {
+constexpr std::int64_t kParallelPixels = std::int64_t{1} << 16;  // planes worth two threads
+}  // namespace
+
+namespace {
 
 void require_size(std::size_t got, std::int64_t want, const char* what) {
   if (static_cast<std::int64_t>(got) != want)
@@ -213,18 +217,31 @@ std::vector<float> averaged_dark(const RampShape& shape, int sci_nframes, int sc
   return out;
 }
 
+void resolve_average_dark_current(std::span<float> out, std::optional<float> user_value,
+                                  std::span<const float> ref_average,
+                                  std::optional<float> ref_scalar) {
+  const auto n = static_cast<std::int64_t>(out.size());
+  float value = ref_scalar.value_or(0.0f);
+  const float* plane = nullptr;
+  if (user_value) {
+    value = *user_value;
+  } else if (static_cast<std::int64_t>(ref_average.size()) == n) {
+    double sum = 0.0;  // numpy sums float32 pairwise; only "is it zero" matters here
+    for (float v : ref_average) sum += v;  // in order: the same with any thread count
+    if (sum != 0.0) plane = ref_average.data();
+  }
+  // Written on every thread: a fresh 16 MB plane costs this VM its page faults once per core.
+#pragma omp parallel for schedule(static) if (n >= kParallelPixels)
+  for (std::int64_t p = 0; p < n; ++p) out[p] = plane ? plane[p] : value;
+}
+
 std::vector<float> resolve_average_dark_current(std::int64_t npix, std::optional<float> user_value,
                                                 std::span<const float> ref_average,
                                                 std::optional<float> ref_scalar) {
   if (npix < 0) throw std::invalid_argument("dark_current: negative pixel count");
-  const auto n = static_cast<std::size_t>(npix);
-  if (user_value) return std::vector<float>(n, *user_value);
-  if (static_cast<std::int64_t>(ref_average.size()) == npix) {
-    double sum = 0.0;  // numpy sums float32 pairwise; only "is it zero" matters here
-    for (float v : ref_average) sum += v;
-    if (sum != 0.0) return std::vector<float>(ref_average.begin(), ref_average.end());
-  }
-  return std::vector<float>(n, ref_scalar.value_or(0.0f));
+  std::vector<float> out(static_cast<std::size_t>(npix));
+  resolve_average_dark_current(out, user_value, ref_average, ref_scalar);
+  return out;
 }
 
 }  // namespace stpipe::steps

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <limits>
+#include <span>
 
 #include "../dq_init/stage_vectors.h"
 
@@ -142,6 +144,22 @@ TEST(DarkCurrent, AverageDarkCurrentPriority) {
             (std::vector<float>{9.0f, 9.0f}));
   EXPECT_EQ(st::resolve_average_dark_current(2, std::nullopt, wrong, std::nullopt),
             (std::vector<float>{0.0f, 0.0f}));
+}
+
+// Written in place, on every thread for a full plane: every value is overwritten, whatever the
+// destination held (the step hands it an uninitialised plane).
+TEST(DarkCurrent, AverageDarkCurrentWrittenInPlace) {
+  const std::size_t n = 2048 * 2048;
+  std::vector<float> ref(n), out(n, -7.0f);
+  for (std::size_t p = 0; p < n; ++p) ref[p] = 0.001f * static_cast<float>(p % 977);
+  st::resolve_average_dark_current(out, std::nullopt, ref, 9.0f);
+  EXPECT_EQ(out, ref);
+  std::fill(out.begin(), out.end(), -7.0f);
+  st::resolve_average_dark_current(out, std::nullopt, std::span<const float>{}, 0.25f);
+  EXPECT_EQ(std::count(out.begin(), out.end(), 0.25f), static_cast<std::ptrdiff_t>(n));
+  std::fill(out.begin(), out.end(), -7.0f);
+  st::resolve_average_dark_current(out, 3.0f, ref, 9.0f);
+  EXPECT_EQ(std::count(out.begin(), out.end(), 3.0f), static_cast<std::ptrdiff_t>(n));
 }
 
 TEST(DarkCurrent, SingleGroupAndAllSaturatedStillSubtracted) {
