@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "stpipe/steps/detail/simd.h"
+#include "stpipe/steps/detail/sort_finite.h"
 #include "stpipe/steps/dqflags.h"
 
 namespace stpipe::steps {
@@ -23,28 +24,13 @@ constexpr std::uint8_t kDnu = static_cast<std::uint8_t>(dq::kDoNotUse);
 constexpr std::uint8_t kSat = static_cast<std::uint8_t>(dq::kSaturated);
 constexpr std::uint8_t kJump = static_cast<std::uint8_t>(dq::kJumpDet);
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using detail::sort_finite;
 
 // A strong jump whose four neighbours get flagged: diff plane (int i, group g) at pixel p.
 struct NeighborEvent {
   std::int32_t plane;  // i * ngroups + g
   std::int64_t pixel;  // y * nx + x
 };
-
-// Sorts the non-NaN values of v[0..n) into out (ascending); returns their count.
-inline int sort_finite(const double* v, int n, double* out) {
-  int m = 0;
-  for (int j = 0; j < n; ++j) {
-    const double x = v[j];
-    if (std::isnan(x)) continue;
-    int k = m++;
-    while (k > 0 && out[k - 1] > x) {
-      out[k] = out[k - 1];
-      --k;
-    }
-    out[k] = x;
-  }
-  return m;
-}
 
 // numpy median of sorted[0..m): middle value, (lo + hi) / 2 for even counts, NaN when empty.
 inline double median_sorted(const double* s, int m) {

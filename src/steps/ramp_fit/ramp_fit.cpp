@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "stpipe/steps/detail/simd.h"
+#include "stpipe/steps/detail/sort_finite.h"
 #include "stpipe/steps/dqflags.h"
 
 namespace stpipe::steps {
@@ -135,17 +136,7 @@ int build_segments(const std::uint8_t* q, std::int64_t ngroups, Segment* segs, i
 
 // NaN-last ascending sort of the first n values, then stcal's real_nan_median.
 double nan_median(double* a, int n) {
-  int m = 0;
-  for (int j = 0; j < n; ++j) {
-    const double x = a[j];
-    if (std::isnan(x)) continue;
-    int k = m++;
-    while (k > 0 && a[k - 1] > x) {
-      a[k] = a[k - 1];
-      --k;
-    }
-    a[k] = x;
-  }
+  const int m = detail::sort_finite(a, n, a);
   if (m == 0) return kNaN;
   if (m == 1) return a[0];
   if (m == 2) return (a[0] + a[1]) / 2.;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "stpipe/steps/detail/sort_finite.h"
 #include "stpipe/steps/dqflags.h"
 #include "test_support.h"
 
@@ -462,4 +463,35 @@ TEST(JumpLargeEvents, EllipseRaster) {
   EXPECT_EQ(count(20, 20, 8, 4, 90), 21);
   EXPECT_EQ(count(0, 0, 6, 6, 0), 9);
   EXPECT_EQ(count(20, 20, 0.9, 6, 0), 0);  // a zero radius draws nothing
+}
+
+// The pixel sort of jump and ramp_fit: networks up to 32 values, insertion beyond; NaN dropped,
+// infinities and ties kept; in place or not. Checked against std::sort of the non-NaN values.
+TEST(SortFinite, MatchesStdSortWithNaNsInfinitiesAndTies) {
+  std::uint64_t s = 12345;
+  auto next = [&s]() {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double pool[] = {nan, inf, -inf, 0.0, 1.5, 1.5, -2.25, 3.0, 1e300, -1e-300};
+  for (int n = 0; n <= 40; ++n)
+    for (int trial = 0; trial < 200; ++trial) {
+      std::vector<double> v(n), out(n, -99.0), want;
+      for (auto& x : v) {
+        const std::uint64_t r = next();
+        x = r % 3 == 0 ? pool[r / 3 % 10] : static_cast<double>(r % 1000) / 7.0 - 70.0;
+        if (!std::isnan(x)) want.push_back(x);
+      }
+      std::sort(want.begin(), want.end());
+      const int m = stpipe::steps::detail::sort_finite(v.data(), n, out.data());
+      ASSERT_EQ(m, static_cast<int>(want.size())) << "n=" << n;
+      EXPECT_TRUE(std::equal(want.begin(), want.end(), out.begin())) << "n=" << n;
+      std::vector<double> in_place = v;
+      ASSERT_EQ(stpipe::steps::detail::sort_finite(in_place.data(), n, in_place.data()), m);
+      EXPECT_TRUE(std::equal(want.begin(), want.end(), in_place.begin())) << "n=" << n;
+    }
 }
