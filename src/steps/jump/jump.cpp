@@ -297,7 +297,7 @@ double nanmedian_f32(std::span<const float> v) {
 
 using namespace ::stpipe::steps::detail;  // lane vectors and sorting networks (detail/simd.h)
 
-constexpr int kLanes = 16;           // pixels per screened block (one 512-bit vector of floats)
+constexpr int kLanes = kF32Lanes;    // pixels per screened block (one vector of floats)
 constexpr int kMaxBlockDiffs = 64;   // pixels with more differences use the exact routine only
 constexpr int kPrefetchAhead = 256;  // pixels ahead in each group plane
 
@@ -334,59 +334,59 @@ unsigned screen_block(const Context& c, std::int64_t pix0,
   constexpr int kCap = N > 0 ? N : kMaxBlockDiffs;
   const int n = N > 0 ? N : static_cast<int>(g.nints * g.ndiff);
   const bool single = c.mode == Mode::kSinglePass;
-  const f32x16 zero = {};
-  const i32x16 izero = {};
-  const f32x16 inf = zero + std::numeric_limits<float>::infinity();
-  const f32x16 nan = zero + std::numeric_limits<float>::quiet_NaN();
-  const f32x16 gain = load<f32x16>(c.gain + pix0);
-  const f32x16 rne = load<f32x16>(c.rnoise + pix0) * gain;
-  const f32x16 rn2o = rne * rne / static_cast<float>(c.nframes);
+  const f32v zero = {};
+  const i32v izero = {};
+  const f32v inf = zero + std::numeric_limits<float>::infinity();
+  const f32v nan = zero + std::numeric_limits<float>::quiet_NaN();
+  const f32v gain = load<f32v>(c.gain + pix0);
+  const f32v rne = load<f32v>(c.rnoise + pix0) * gain;
+  const f32v rn2o = rne * rne / static_cast<float>(c.nframes);
   // e = data * gain in electrons, NaN where DNU or SAT; anyjump collects the JUMP bits.
-  i32x16 anyjump = izero;
+  i32v anyjump = izero;
   auto electrons = [&](std::int64_t plane) {
     const std::int64_t base = plane * g.npix + pix0;
     __builtin_prefetch(c.data + base + kPrefetchAhead);
     __builtin_prefetch(c.gdq + base + kPrefetchAhead);
-    const i32x16 q = widen_u8(c.gdq + base);
+    const i32v q = widen_u8(c.gdq + base);
     anyjump |= q;
-    const f32x16 e = load<f32x16>(c.data + base) * gain;
+    const f32v e = load<f32v>(c.data + base) * gain;
     return (q & (kDnu | kSat)) != 0 ? nan : e;
   };
-  f32x16 s[kCap];
-  i32x16 u = izero;
-  f32x16 prev = zero;
+  f32v s[kCap];
+  i32v u = izero;
+  f32v prev = zero;
   std::int64_t k = 0, plane = 1;  // diff j: k within its integration, plane of its group
 #pragma GCC unroll 32
   for (int j = 0; j < n; ++j) {
     if (k == 0) prev = electrons(plane - 1);
-    const f32x16 cur = electrons(plane);
+    const f32v cur = electrons(plane);
     if (++k == g.ndiff) {
       k = 0;
       plane += 2;
     } else {
       ++plane;
     }
-    f32x16 f = cur - prev;
+    f32v f = cur - prev;
     if (!single) f = f < 0 ? -f : f;
-    const i32x16 ok = f == f;  // not NaN
+    const i32v ok = f == f;  // not NaN
     u -= ok;
     s[j] = ok ? f : inf;
     prev = cur;
   }
   if constexpr (N > 0)
-    sort_rows_n<f32x16, N>(s);
+    sort_rows_n<f32v, N>(s);
   else
     sort_rows(s, n, net);
   const float t4 = static_cast<float>(p.rejection_threshold);
-  const f32x16 smin = s[0];
-  f32x16 smax, m, thr2;
-  i32x16 skip;
+  const f32v smin = s[0];
+  f32v smax, m, thr2;
+  i32v skip;
   // The usual case: every difference of every lane is usable and (iterative) the maximum is
   // unique, so the median has a fixed position.
   const int nm = single ? n : n - 1;  // values in the median
-  const i32x16 all = u == n;
-  const bool fixed =
-      lane_bits(all) == 0xffffu && (single || n < 4 || lane_bits(s[n - 2] < s[n - 1]) == 0xffffu);
+  const i32v all = u == n;
+  const bool fixed = lane_bits(all) == kAllF32Lanes &&
+                     (single || n < 4 || lane_bits(s[n - 2] < s[n - 1]) == kAllF32Lanes);
   if (fixed && (single || n >= 4)) {
     smax = s[n - 1];
     m = (s[(nm - 1) / 2] + s[nm / 2]) * 0.5f;
@@ -394,14 +394,14 @@ unsigned screen_block(const Context& c, std::int64_t pix0,
     thr2 = zero + t4 * t4;
   } else {
     smax = pick_rows(s, n, u - 1, zero);
-    i32x16 cnt = u;
+    i32v cnt = u;
     if (single) {
       skip = u == 0;
       thr2 = zero + t4 * t4;
     } else {
       // Every copy of the maximum leaves the median when u >= 4; u == 3: the middle; u == 2:
       // the minimum.
-      i32x16 keep = izero;
+      i32v keep = izero;
 #pragma GCC unroll 32
       for (int r = 0; r < n; ++r) keep -= s[r] < smax;
       cnt = u >= 4 ? keep : u;
@@ -410,18 +410,18 @@ unsigned screen_block(const Context& c, std::int64_t pix0,
       const float t6 = static_cast<float>(p.three_group_rejection_threshold);
       thr2 = u >= 4 ? zero + t4 * t4 : (u == 3 ? zero + t5 * t5 : zero + t6 * t6);
     }
-    i32x16 lo = (cnt - 1) >> 1, hi = cnt >> 1;
+    i32v lo = (cnt - 1) >> 1, hi = cnt >> 1;
     if (!single) {
       lo = u == 2 ? izero : lo;
       hi = u == 2 ? izero : hi;
     }
     m = (pick_rows(s, n, lo, zero) + pick_rows(s, n, hi, zero)) * 0.5f;
   }
-  const f32x16 am = m < 0 ? -m : m;
-  const f32x16 up = smax - m, down = m - smin;
-  const f32x16 e = up > down ? up : down;
-  const f32x16 lhs = (e + am * 2e-6f) * 1.00001f;
-  const i32x16 clean = skip | (lhs * lhs < thr2 * (am + rn2o));
+  const f32v am = m < 0 ? -m : m;
+  const f32v up = smax - m, down = m - smin;
+  const f32v e = up > down ? up : down;
+  const f32v lhs = (e + am * 2e-6f) * 1.00001f;
+  const i32v clean = skip | (lhs * lhs < thr2 * (am + rn2o));
   return lane_bits(~clean | ((anyjump & kJump) != 0));
 }
 

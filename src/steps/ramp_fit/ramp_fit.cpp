@@ -40,6 +40,12 @@ inline int power_index(double snr) {
   return 5;
 }
 
+// The Fixsen weights of one (L, k) for the kNumPowers powers (padded to 8), for a lane-wise
+// lookup of each pixel's power.
+struct alignas(64) PowerRow {
+  double w[8] = {};
+};
+
 // Fixed per-call constants.
 struct Consts {
   std::int64_t nints, ngroups, npix;
@@ -49,9 +55,9 @@ struct Consts {
   std::int64_t opt_slots;  // segment slots per integration in the scratch opt arrays
   // weights[(L * kNumPowers + p) * ngroups + k] = glibc powf(|k - mid| / mid, P)
   std::vector<double> weights;
-  // len_weights[L * ngroups + k][p] = weights[(L * kNumPowers + p) * ngroups + k], for the SIMD
+  // len_weights[L * ngroups + k].w[p] = weights[(L * kNumPowers + p) * ngroups + k], for the SIMD
   // paths (8-entry tables for a lane-wise lookup of the power)
-  std::vector<detail::f64x8> len_weights;
+  std::vector<PowerRow> len_weights;
 };
 
 // One fitted segment.
@@ -554,43 +560,53 @@ void compact(std::vector<float>& a, std::int64_t nints, std::int64_t slots, std:
 
 using namespace ::stpipe::steps::detail;  // lane vectors and sorting networks (detail/simd.h)
 
-constexpr int kLanes = 8;                     // pixels per SIMD block (8 doubles)
+constexpr int kLanes = kF64Lanes;             // pixels per SIMD block (one vector of doubles)
 constexpr std::int64_t kMaxBlockGroups = 64;  // longer ramps use the scalar path only
 constexpr int kPrefetchAhead = 256;           // pixels ahead in each group plane
 
 // keep ? x : +0.0 lane-wise.
-inline f64x8 keep_or_zero(i64x8 keep, f64x8 x) {
-  return reinterpret_cast<f64x8>(reinterpret_cast<i64x8>(x) & keep);
+inline f64v keep_or_zero(i64v keep, f64v x) {
+  return reinterpret_cast<f64v>(reinterpret_cast<i64v>(x) & keep);
 }
 
-// Lane l: table[idx[l]] for an 8-entry table (the Fixsen weight of power index idx).
-inline f64x8 lookup8(const f64x8& table, i64x8 idx) {
+// Lane l: t.w[idx[l]] (idx in [0, 8)): the Fixsen weight of power index idx.
+inline f64v lookup_power(const PowerRow& t, i64v idx) {
 #if defined(__AVX512F__)
-  return reinterpret_cast<f64x8>(
-      _mm512_permutexvar_pd(reinterpret_cast<__m512i>(idx), reinterpret_cast<__m512d>(table)));
+  return reinterpret_cast<f64v>(
+      _mm512_permutexvar_pd(reinterpret_cast<__m512i>(idx), _mm512_loadu_pd(t.w)));
+#elif defined(__AVX2__)
+  // Two 4-entry halves, each permuted as 8 floats by the pair (2i, 2i + 1) of i = idx & 3,
+  // then the half chosen by bit 2 of idx (loop-invariant index work is hoisted by the compiler).
+  const i64v i2 = (idx & 3) << 1;
+  const __m256i perm = reinterpret_cast<__m256i>(i2 | ((i2 + 1) << 32));
+  const __m256d lo = _mm256_castps_pd(
+      _mm256_permutevar8x32_ps(_mm256_loadu_ps(reinterpret_cast<const float*>(t.w)), perm));
+  const __m256d hi = _mm256_castps_pd(
+      _mm256_permutevar8x32_ps(_mm256_loadu_ps(reinterpret_cast<const float*>(t.w + 4)), perm));
+  return reinterpret_cast<f64v>(_mm256_blendv_pd(lo, hi, reinterpret_cast<__m256d>(idx << 61)));
 #else
-  f64x8 r;
-  for (int l = 0; l < 8; ++l) r[l] = table[idx[l] & 7];
+  f64v r;
+  for (int l = 0; l < kF64Lanes; ++l) r[l] = t.w[idx[l] & 7];
   return r;
 #endif
 }
 
 // The read noise scaled as scaled_readnoise does, lane-wise.
-inline f32x8 scaled_readnoise_lanes(f32x8 rf, f32x8 gf, bool numpy1, double root) {
+inline f32h scaled_readnoise_lanes(f32h rf, f32h gf, bool numpy1, double root) {
   if (numpy1) return rf * (gf / static_cast<float>(root));
   return __builtin_convertvector(
-      __builtin_convertvector(rf, f64x8) * (__builtin_convertvector(gf, f64x8) / root), f32x8);
+      __builtin_convertvector(rf, f64v) * (__builtin_convertvector(gf, f64v) / root), f32h);
 }
 
 // fit_segment's Poisson variance and read-noise variance (rnoise_short, rnoise_default with
 // gain > 0) of a segment of length L >= 2, lane-wise.
-inline void segment_variances_lanes(std::int64_t L, f64x8 num_p, f64x8 rn, f64x8 gain,
-                                    double tgroup, f64x8& var_p, f64x8& var_r) {
-  const f64x8 zero = {};
+inline void segment_variances_lanes(std::int64_t L, f64v num_p, f64v rn, f64v gain, double tgroup,
+                                    f64v& var_p, f64v& var_r) {
+  const f64v zero = {};
   const double seglen = static_cast<double>(L);
-  f64x8 rnum = rn / tgroup;
+  f64v rnum = rn / tgroup;
   rnum = 12. * rnum * rnum;
-  f64x8 rden = zero + (L == 2 ? 6. : seglen * seglen * seglen - seglen);
+  f64v rden = zero + (L == 2 ? 6. : seglen * seglen * seglen - seglen);
   rden = rden * gain * gain;
   var_r = rnum / rden;
   var_p = L == 2 ? num_p / (tgroup * gain) : num_p / (tgroup * gain * (seglen - 1.));
@@ -598,55 +614,55 @@ inline void segment_variances_lanes(std::int64_t L, f64x8 num_p, f64x8 rn, f64x8
 
 // fit_pixel's products of an integration from its sums of inverse variances, lane-wise:
 // var_poisson and var_rnoise (0 where >= kLargeVariance) and err (0 where its variance is above).
-inline void integration_variances_lanes(f64x8 inv_p, f64x8 inv_r, f64x8 inv_e, f64x8& ivp,
-                                        f64x8& ivr, f64x8& ierr) {
-  const f64x8 zero = {};
-  const f64x8 recip_ip = 1. / inv_p;
+inline void integration_variances_lanes(f64v inv_p, f64v inv_r, f64v inv_e, f64v& ivp, f64v& ivr,
+                                        f64v& ierr) {
+  const f64v zero = {};
+  const f64v recip_ip = 1. / inv_p;
   ivp = inv_p > 0. ? recip_ip : zero;
   ivp = ivp >= kLargeVariance ? zero : ivp;
   ivr = 1. / inv_r;
   ivr = ivr >= kLargeVariance ? zero : ivr;
-  const f64x8 ve = 1. / inv_e;
+  const f64v ve = 1. / inv_e;
   ierr = keep_or_zero(~(ve > kLargeVariance), sqrt_lanes(ve));
 }
 
 // fit_segment's slope of the segment [start, start + L) of rows v (L >= 3, no NaN), lane-wise,
 // operation for operation: its signal to noise, Fixsen power (`wt` = c.len_weights + L * G, the
 // segment's weights by power) and weighted least squares.
-[[gnu::always_inline]] inline f64x8 ols_slope_lanes(const Consts& c, const f64x8* v,
-                                                    std::int64_t start, std::int64_t L,
-                                                    const f64x8* wt, f64x8 gain, f64x8 rn,
-                                                    f64x8 invrn2) {
-  const f64x8 zero = {};
-  const i64x8 izero = {};
-  const f64x8 delta = v[start + L - 1] - v[start];
-  const f64x8 den = rn * rn + delta * gain;
-  const f64x8 root_s = sqrt_lanes(den <= 0. ? zero + 1. : den);  // NaN stays NaN
-  const f64x8 S = (delta * gain) / root_s;
-  const i64x8 keep = ~((S < 0.) | (den <= 0.) | (gain == 0.));
-  const f64x8 snr = keep_or_zero(keep, S);
+[[gnu::always_inline]] inline f64v ols_slope_lanes(const Consts& c, const f64v* v,
+                                                   std::int64_t start, std::int64_t L,
+                                                   const PowerRow* wt, f64v gain, f64v rn,
+                                                   f64v invrn2) {
+  const f64v zero = {};
+  const i64v izero = {};
+  const f64v delta = v[start + L - 1] - v[start];
+  const f64v den = rn * rn + delta * gain;
+  const f64v root_s = sqrt_lanes(den <= 0. ? zero + 1. : den);  // NaN stays NaN
+  const f64v S = (delta * gain) / root_s;
+  const i64v keep = ~((S < 0.) | (den <= 0.) | (gain == 0.));
+  const f64v snr = keep_or_zero(keep, S);
   // snr_power: thresholds 5, 10, 20, 50, 100 (NaN -> the last power, as in stcal).
-  i64x8 pidx = izero + (kNumPowers - 1);
+  i64v pidx = izero + (kNumPowers - 1);
   pidx += snr < 5.;
   pidx += snr < 10.;
   pidx += snr < 20.;
   pidx += snr < 50.;
   pidx += snr < 100.;
-  f64x8 sumw = zero, sumx = zero, sumxx = zero, sumy = zero, sumxy = zero;
+  f64v sumw = zero, sumx = zero, sumxx = zero, sumy = zero, sumxy = zero;
 #pragma GCC unroll 64
   for (std::int64_t k = 0; k < L; ++k) {
     const double xval = static_cast<double>(k) + static_cast<double>(start);
-    const f64x8 weight = lookup8(wt[k], pidx) * invrn2;
-    const f64x8 xwt = xval * weight;
+    const f64v weight = lookup_power(wt[k], pidx) * invrn2;
+    const f64v xwt = xval * weight;
     sumw += weight;
     sumx += xwt;
     sumxx += xval * xwt;
     sumy += v[start + k] * weight;
     sumxy += v[start + k] * xwt;
   }
-  const f64x8 den2 = sumw * sumxx - sumx * sumx;
-  const f64x8 num = sumw * sumxy - sumx * sumy;
-  const f64x8 invden = 1. / den2;
+  const f64v den2 = sumw * sumxx - sumx * sumx;
+  const f64v num = sumw * sumxy - sumx * sumy;
+  const f64v invden = 1. / den2;
   return (num * invden) / c.tgroup;
 }
 
@@ -663,116 +679,127 @@ constexpr int kStripBlocks = 8;
 
 template <int GT>
 void fit_clean_strip(const Consts& c, const RampFitInputs& in, bool numpy1, std::int64_t pix0,
-                     int nb, const std::vector<std::pair<int, int>>& net, const Outs& o,
+                     int nb, const std::vector<std::pair<int, int>>& net, const Outs& o, f64v* vbuf,
                      unsigned* bad) {
   constexpr int kCap = GT > 0 ? GT : static_cast<int>(kMaxBlockGroups);
   const std::int64_t G = GT > 0 ? GT : c.ngroups, N = c.nints, P = c.npix;
   const int nd = static_cast<int>(G - 1);
   const float* data = in.data.data();
   const std::uint8_t* gdq = in.groupdq.data();
-  const f64x8 zero = {};
-  const i64x8 izero = {};
+  const f64v zero = {};
+  const i64v izero = {};
   const double root = std::sqrt(2.0 * in.timing.nframes);
-  const f64x8 fmax = zero + static_cast<double>(std::numeric_limits<float>::max());
 
-  // Phase 1, one read of each ramp: the clean check (every groupdq byte zero, checked 8 bytes at
-  // a time; finite data) and the median rate, the mean over the integrations of the median of
-  // the G-1 first differences of v / tgroup.
-  f64x8 mr[kStripBlocks];
+  // Phase 1a, one read of each ramp, plane by plane across the strip (one pointer per plane and
+  // the blocks at fixed offsets from it: per block, the ten or more plane pointers would not fit
+  // in the registers): the ramps as doubles into vbuf, and the OR of every pixel's groupdq bytes.
+  typedef std::uint8_t strip_bytes __attribute__((vector_size(kStripBlocks * kLanes)));
+  strip_bytes qor = {};
+  for (std::int64_t i = 0; i < N; ++i)
+    for (std::int64_t g = 0; g < G; ++g) {
+      const float* dp = data + (i * G + g) * P + pix0;
+      const std::uint8_t* qp = gdq + (i * G + g) * P + pix0;
+      for (int l = 0; l < kStripBlocks * kLanes; l += 16)
+        __builtin_prefetch(dp + kPrefetchAhead + l);
+      __builtin_prefetch(qp + kPrefetchAhead);
+      if (nb == kStripBlocks) {
+        qor |= load<strip_bytes>(qp);
+      } else {
+        for (int k = 0; k < nb * kLanes; ++k) qor[k] |= qp[k];
+      }
+      f64v* vb = vbuf + i * G + g;
+      for (int b = 0; b < nb; ++b) vb[b * N * G] = load_f32_as_f64(dp + b * kLanes);
+    }
+
+  // Phase 1b, per block: the clean check (no groupdq bit; finite data) and the median rate, the
+  // mean over the integrations of the median of the G-1 first differences of v / tgroup.
+  f64v mr[kStripBlocks];
   unsigned todo = 0;  // blocks with at least one clean lane
   for (int b = 0; b < nb; ++b) {
     const std::int64_t px = pix0 + b * kLanes;
-    std::uint64_t qbits = 0;
-    i64x8 finite = izero - 1;
-    f64x8 acc = zero;
+    i64v finite = izero - 1;
+    f64v acc = zero;
     for (std::int64_t i = 0; i < N; ++i) {
-      f64x8 v[kCap], dlt[kCap];
-#pragma GCC unroll 64
-      for (std::int64_t g = 0; g < G; ++g) {
-        const std::int64_t off = (i * G + g) * P + px;
-        __builtin_prefetch(data + off + kPrefetchAhead);
-        __builtin_prefetch(gdq + off + kPrefetchAhead);
-        std::uint64_t qq;
-        std::memcpy(&qq, gdq + off, sizeof qq);
-        qbits |= qq;
-        v[g] = load_f32_as_f64(data + off);
-        const f64x8 av = v[g] < 0 ? -v[g] : v[g];
-        finite &= av <= fmax;
-      }
-      f64x8 wprev = v[0] / c.tgroup;
+      const f64v* v = vbuf + (b * N + i) * G;
+      f64v dlt[kCap];
+      // The finite check rides on the differences: a NaN or infinite group makes one of its
+      // differences (tgroup is finite and positive) and so their running sum non-finite.
+      f64v wprev = v[0] / c.tgroup, dsum = zero;
 #pragma GCC unroll 64
       for (int k = 0; k < nd; ++k) {
-        const f64x8 w = v[k + 1] / c.tgroup;
+        const f64v w = v[k + 1] / c.tgroup;
         dlt[k] = w - wprev;
+        dsum += dlt[k];
         wprev = w;
       }
+      finite &= (dsum - dsum) == zero;
       if constexpr (GT > 0)
-        sort_rows_n<f64x8, GT - 1>(dlt);
+        sort_rows_n<f64v, GT - 1>(dlt);
       else
         sort_rows(dlt, nd, net);
       const int hi = nd / 2, lo = (nd - 1) / 2;  // the middle one, or the middle two
-      f64x8 m = lo == hi ? dlt[hi] : (dlt[hi] + dlt[lo]) / 2.;
+      f64v m = lo == hi ? dlt[hi] : (dlt[hi] + dlt[lo]) / 2.;
       m = m == m ? m : zero;
       acc += m;
     }
     mr[b] = N != 1 ? acc / static_cast<double>(static_cast<float>(N)) : acc;
-    i64x8 lane_bad = ~finite;
-    if (qbits != 0) lane_bad |= widen_u8x8(reinterpret_cast<const std::uint8_t*>(&qbits)) != 0;
-    const f32x8 gf = load<f32x8>(in.gain.data() + px);
-    const u32x8 pdq = load<u32x8>(in.pixeldq.data() + px);
-    lane_bad |= __builtin_convertvector(~(gf > 0.0f), i64x8) != 0;
-    lane_bad |= __builtin_convertvector((pdq & (dq::kDoNotUse | dq::kSaturated)) != 0, i64x8) != 0;
+    i64v lane_bad = ~finite;
+    lane_bad |= widen_u8_i64(reinterpret_cast<const std::uint8_t*>(&qor) + b * kLanes) != 0;
+    const f32h gf = load<f32h>(in.gain.data() + px);
+    const u32h pdq = load<u32h>(in.pixeldq.data() + px);
+    lane_bad |= __builtin_convertvector(~(gf > 0.0f), i64v) != 0;
+    lane_bad |= __builtin_convertvector((pdq & (dq::kDoNotUse | dq::kSaturated)) != 0, i64v) != 0;
     bad[b] = lane_bits(lane_bad);
-    if (bad[b] != (1u << kLanes) - 1) todo |= 1u << b;
+    if (bad[b] != kAllF64Lanes) todo |= 1u << b;
   }
 
   // Phase 2: the per-pixel variances of the full-length segment, the same in every integration.
   struct PixelVars {
-    f64x8 gain, rn, invrn2, var_r, inv_r, ivr, inv_p, ivp, ierr;
+    f64v gain, rn, invrn2, var_r, inv_r, ivr, inv_p, ivp, ierr;
   };
   PixelVars pv[kStripBlocks];
   for (int b = 0; b < nb; ++b) {
     if (!(todo >> b & 1)) continue;
     const std::int64_t px = pix0 + b * kLanes;
-    const f32x8 gf = load<f32x8>(in.gain.data() + px);
-    const f32x8 rf = load<f32x8>(in.readnoise.data() + px);
-    const f32x8 rne = scaled_readnoise_lanes(rf, gf, numpy1, root);
+    const f32h gf = load<f32h>(in.gain.data() + px);
+    const f32h rf = load<f32h>(in.readnoise.data() + px);
+    const f32h rne = scaled_readnoise_lanes(rf, gf, numpy1, root);
     PixelVars& x = pv[b];
-    x.gain = __builtin_convertvector(gf, f64x8);
-    x.rn = __builtin_convertvector(rne, f64x8);
-    const f64x8 dc = in.average_dark_current.empty()
-                         ? zero
-                         : load_f32_as_f64(in.average_dark_current.data() + px);
-    const f64x8 num_p = mr[b] > 0. ? mr[b] + dc : dc;
-    f64x8 var_p;
+    x.gain = __builtin_convertvector(gf, f64v);
+    x.rn = __builtin_convertvector(rne, f64v);
+    const f64v dc = in.average_dark_current.empty()
+                        ? zero
+                        : load_f32_as_f64(in.average_dark_current.data() + px);
+    const f64v num_p = mr[b] > 0. ? mr[b] + dc : dc;
+    f64v var_p;
     segment_variances_lanes(G, num_p, x.rn, x.gain, c.tgroup, var_p, x.var_r);
     x.inv_r = 1. / x.var_r;
-    const f64x8 recip_p = 1. / var_p;
+    const f64v recip_p = 1. / var_p;
     x.inv_p = var_p > 0. ? recip_p : zero;
-    const f64x8 var_e = var_p + x.var_r;
-    const f64x8 inv_e = 0. + 1. / var_e;  // fit_pixel sums from +0
+    const f64v var_e = var_p + x.var_r;
+    const f64v inv_e = 0. + 1. / var_e;  // fit_pixel sums from +0
     integration_variances_lanes(x.inv_p, x.inv_r, inv_e, x.ivp, x.ivr, x.ierr);
     x.invrn2 = 1. / (x.rn * x.rn);
   }
 
   // Phase 3: the slope of each integration, its products, and the exposure's.
-  const f64x8* wt = c.len_weights.data() + G * G;
+  const PowerRow* wt = c.len_weights.data() + G * G;
   for (int b = 0; b < nb; ++b) {
     if (!(todo >> b & 1)) continue;
     const std::int64_t px = pix0 + b * kLanes;
     const PixelVars& x = pv[b];
-    const u32x8 pdq = load<u32x8>(in.pixeldq.data() + px);
-    f64x8 rsl = zero;
+    const u32h pdq = load<u32h>(in.pixeldq.data() + px);
+    f64v rsl = zero;
     for (std::int64_t i = 0; i < N; ++i) {
-      f64x8 v[kCap];
+      f64v v[kCap];
 #pragma GCC unroll 64
-      for (std::int64_t g = 0; g < G; ++g) v[g] = load_f32_as_f64(data + (i * G + g) * P + px);
-      f64x8 slope;
+      for (std::int64_t g = 0; g < G; ++g) v[g] = vbuf[(b * N + i) * G + g];
+      f64v slope;
       if (G == 2)
         slope = (v[1] - v[0]) / c.tgroup;
       else
         slope = ols_slope_lanes(c, v, 0, G, wt, x.gain, x.rn, x.invrn2);
-      const f64x8 num = 0. + slope / x.var_r;  // fit_pixel sums from +0
+      const f64v num = 0. + slope / x.var_r;  // fit_pixel sums from +0
       rsl += num;
       const std::int64_t oi = i * P + px;
       store_f64_as_f32(o.rateints.slope.data() + oi, num * x.ivr);
@@ -783,9 +810,9 @@ void fit_clean_strip(const Consts& c, const RampFitInputs& in, bool numpy1, std:
     }
     // The exposure: sums over the integrations of the same inverse variances (with one
     // integration they are the integration's).
-    f64x8 evp = x.ivp, evr = x.ivr;
+    f64v evp = x.ivp, evr = x.ivr;
     if (N != 1) {
-      f64x8 rvp = zero, rvr = zero;
+      f64v rvp = zero, rvr = zero;
       for (std::int64_t i = 0; i < N; ++i) {
         rvp += x.inv_p;  // inv_p is 0 when var_p <= 0
         rvr += x.inv_r;
@@ -834,71 +861,71 @@ void fit_jump_batch(const Consts& c, const RampFitInputs& in, bool numpy1, int j
                     const Outs& o) {
   constexpr int kCap = GT > 0 ? GT : static_cast<int>(kMaxBlockGroups);
   const std::int64_t G = GT > 0 ? GT : c.ngroups, P = c.npix;
-  const f64x8 zero = {};
+  const f64v zero = {};
   std::int64_t at[kLanes];
   for (int l = 0; l < kLanes; ++l) at[l] = pix[l < n ? l : 0];
-  f64x8 v[kCap];
+  f64v v[kCap];
   for (std::int64_t g = 0; g < G; ++g)
     for (int l = 0; l < kLanes; ++l) v[g][l] = static_cast<double>(in.data[g * P + at[l]]);
-  f32x8 gf, rf;
-  f64x8 dc = zero;
-  u32x8 pdq;
+  f32h gf, rf;
+  f64v dc = zero;
+  u32h pdq;
   for (int l = 0; l < kLanes; ++l) {
     gf[l] = in.gain[at[l]];
     rf[l] = in.readnoise[at[l]];
     pdq[l] = in.pixeldq[at[l]] | dq::kJumpDet;
     if (!in.average_dark_current.empty()) dc[l] = in.average_dark_current[at[l]];
   }
-  const f64x8 gain = __builtin_convertvector(gf, f64x8);
-  const f64x8 rn = __builtin_convertvector(
-      scaled_readnoise_lanes(rf, gf, numpy1, std::sqrt(2.0 * in.timing.nframes)), f64x8);
+  const f64v gain = __builtin_convertvector(gf, f64v);
+  const f64v rn = __builtin_convertvector(
+      scaled_readnoise_lanes(rf, gf, numpy1, std::sqrt(2.0 * in.timing.nframes)), f64v);
 
   // The median rate: differences of v / tgroup, the one ending at the jump left out.
-  f64x8 dlt[kCap];
+  f64v dlt[kCap];
   {
-    f64x8 wprev = v[0] / c.tgroup;
+    f64v wprev = v[0] / c.tgroup;
     int m = 0;
     for (std::int64_t k = 0; k + 1 < G; ++k) {
-      const f64x8 w = v[k + 1] / c.tgroup;
+      const f64v w = v[k + 1] / c.tgroup;
       if (k + 1 != j) dlt[m++] = w - wprev;
       wprev = w;
     }
   }
   const int m = static_cast<int>(G - 2);
   if constexpr (GT > 0)
-    sort_rows_n<f64x8, GT - 2>(dlt);
+    sort_rows_n<f64v, GT - 2>(dlt);
   else
     sort_rows(dlt, m, net);
   const int hi = m / 2, lo = (m - 1) / 2;
-  f64x8 med = lo == hi ? dlt[hi] : (dlt[hi] + dlt[lo]) / 2.;
+  f64v med = lo == hi ? dlt[hi] : (dlt[hi] + dlt[lo]) / 2.;
   med = med == med ? med : zero;
-  const f64x8 mr = zero + med;  // fit_pixel's sum over one integration, divided by 1
-  const f64x8 num_p = mr > 0. ? mr + dc : dc;
-  const f64x8 invrn2 = 1. / (rn * rn);
+  const f64v mr = zero + med;  // fit_pixel's sum over one integration, divided by 1
+  const f64v num_p = mr > 0. ? mr + dc : dc;
+  const f64v invrn2 = 1. / (rn * rn);
 
-  f64x8 inv_r = zero, inv_p = zero, inv_e = zero, num = zero;
+  f64v inv_r = zero, inv_p = zero, inv_e = zero, num = zero;
   const std::int64_t bounds[3] = {0, j, G};
   for (int sgi = 0; sgi < 2; ++sgi) {
     const std::int64_t start = bounds[sgi], L = bounds[sgi + 1] - bounds[sgi];
     if (L < 2) continue;  // a length-1 segment beside a longer one is dropped
-    const f64x8 slope =
+    const f64v slope =
         L == 2 ? (v[start + 1] - v[start]) / c.tgroup
                : ols_slope_lanes(c, v, start, L, c.len_weights.data() + L * G, gain, rn, invrn2);
-    f64x8 var_p, var_r;
+    f64v var_p, var_r;
     segment_variances_lanes(L, num_p, rn, gain, c.tgroup, var_p, var_r);
-    const f64x8 var_e = var_p + var_r;
+    const f64v var_e = var_p + var_r;
     inv_r += 1. / var_r;
-    const f64x8 recip_p = 1. / var_p;
+    const f64v recip_p = 1. / var_p;
     inv_p += var_p > 0. ? recip_p : zero;
     inv_e += 1. / var_e;
     num += slope / var_r;
   }
-  f64x8 ivp, ivr, ierr;
+  f64v ivp, ivr, ierr;
   integration_variances_lanes(inv_p, inv_r, inv_e, ivp, ivr, ierr);
-  const f64x8 islope = num * ivr;
+  const f64v islope = num * ivr;
   // With one integration (gain and read noise > 0) the exposure's sums are the integration's,
   // and so are its variances and slope.
-  const f64x8 eerr = sqrt_lanes(ivp + ivr);
+  const f64v eerr = sqrt_lanes(ivp + ivr);
   for (int l = 0; l < n; ++l) {
     const std::int64_t p = at[l];
     o.rateints.slope[p] = static_cast<float>(islope[l]);
@@ -929,7 +956,7 @@ JumpFn jump_fitter_for(std::int64_t ngroups) {
 }
 
 using BlockFn = void (*)(const Consts&, const RampFitInputs&, bool, std::int64_t, int,
-                         const std::vector<std::pair<int, int>>&, const Outs&, unsigned*);
+                         const std::vector<std::pair<int, int>>&, const Outs&, f64v*, unsigned*);
 
 template <std::size_t... K>
 constexpr auto make_blocks(std::index_sequence<K...>) {
@@ -1007,11 +1034,11 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
       }
   }
 
-  c.len_weights.assign((sh.ngroups + 1) * sh.ngroups, detail::f64x8{});
+  c.len_weights.assign((sh.ngroups + 1) * sh.ngroups, PowerRow{});
   for (std::int64_t L = 3; L <= sh.ngroups; ++L)
     for (std::int64_t k = 0; k < L; ++k)
       for (int p = 0; p < kNumPowers; ++p)
-        c.len_weights[L * sh.ngroups + k][p] = c.weights[(L * kNumPowers + p) * sh.ngroups + k];
+        c.len_weights[L * sh.ngroups + k].w[p] = c.weights[(L * kNumPowers + p) * sh.ngroups + k];
 
   if (params.save_opt) {
     const std::size_t n = static_cast<std::size_t>(sh.nints * c.opt_slots) * plane;
@@ -1037,6 +1064,10 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
 #pragma omp parallel if (ntiles > 1) reduction(max : max_segs, max_crs) reduction(&& : all_sat) reduction(+ : slow, batched)
   {
     Scratch s(c);
+    // The strip's ramps as doubles, kept from the clean check for the fit: the group planes
+    // are a power of two apart in many exposures (2048^2 floats), and re-reading them there
+    // thrashes a few cache sets.
+    std::vector<f64v> vbuf(use_blocks ? kStripBlocks * sh.nints * sh.ngroups : 0);
     // Per jump group: pixels waiting for a batch.
     std::vector<std::int64_t> queued(use_jumps ? sh.ngroups * kLanes : 0);
     std::vector<int> nqueued(use_jumps ? sh.ngroups : 0, 0);
@@ -1050,9 +1081,10 @@ RampFitStats fit_ramps(const RampFitInputs& in, const RampFitParams& params, con
             const int nb =
                 static_cast<int>(std::min<std::int64_t>(kStripBlocks, (sh.nx - x) / kLanes));
             unsigned bad[kStripBlocks];
-            fit_block(c, in, params.numpy1_readnoise, y * sh.nx + x, nb, net, o, bad);
+            fit_block(c, in, params.numpy1_readnoise, y * sh.nx + x, nb, net, o, vbuf.data(), bad);
             for (int b = 0; b < nb; ++b, x += kLanes) {
-              if (bad[b] != (1u << kLanes) - 1) all_sat = 0;
+              if (bad[b] != kAllF64Lanes) all_sat = 0;
+              if (bad[b] == 0) continue;
               for (int l = 0; l < kLanes; ++l)
                 if (bad[b] & (1u << l)) {
                   int j = 0;

@@ -240,17 +240,17 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           // 16 pixels at a time, and groupdq is written only where a pixel is at the A-to-D
           // floor: unchanged cache lines stay clean and are never written back.
           std::int64_t x = 0;
-          for (; x + 16 <= npx; x += 16) {
+          for (; x + kF32Lanes <= npx; x += kF32Lanes) {
             // Hardware prefetchers stop at page boundaries.
             __builtin_prefetch(dg + x + kPrefetchAhead);
             if ((x & 63) == 0) __builtin_prefetch(qg + x + kPrefetchAhead);
-            const f32x16 v = load<f32x16>(dg + x);
-            const i32x16 f0 = load<i32x16>(fr + x);
-            const i32x16 fx = (v >= load<f32x16>(t + x)) & (f0 > gg) ? i32x16{} + gg : f0;
+            const f32v v = load<f32v>(dg + x);
+            const i32v f0 = load<i32v>(fr + x);
+            const i32v fx = (v >= load<f32v>(t + x)) & (f0 > gg) ? i32v{} + gg : f0;
             store(fr + x, fx);
-            const i32x16 hit = ((fx > gg) & (widen_u8(qg + x) & kSat)) | (v <= 0.0f);
+            const i32v hit = ((fx > gg) & (widen_u8(qg + x) & kSat)) | (v <= 0.0f);
             if (lane_bits(hit != 0) == 0) continue;
-            for (std::int64_t k = x; k < x + 16; ++k) {
+            for (std::int64_t k = x; k < x + kF32Lanes; ++k) {
               extra |= static_cast<std::uint8_t>(fr[k] > gg ? (qg[k] & kSat) : 0);
               if (dg[k] <= 0.0f) qg[k] |= kFloor;
             }

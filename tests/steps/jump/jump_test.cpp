@@ -235,8 +235,9 @@ TEST(JumpEdge, AfterJumpFlagging) {
   for (std::int64_t g = 0; g < 10; ++g) EXPECT_EQ(s.q(0, g, 0), (g >= 4 && g <= 6) ? kJ : 0) << g;
 }
 
-// The screened SIMD blocks (16 pixels a row) and the per-pixel routine (rows of 15 pixels, never
-// a full block) must agree on every pixel: random ramps with ties, NaNs, flags and bad gains.
+// The screened SIMD blocks (16 pixels a row: one or more blocks of 4, 8 or 16 lanes, whatever the
+// target's vector width) and the per-pixel routine (one-pixel rows, never a block) must agree on
+// every pixel: random ramps with ties, NaNs, flags and bad gains.
 TEST(JumpEdge, SimdBlocksMatchPerPixelRoutine) {
   for (auto [nints, ngroups] :
        {std::pair<std::int64_t, std::int64_t>{1, 9}, {2, 9}, {3, 5}, {1, 14}, {2, 12}}) {
@@ -248,7 +249,7 @@ TEST(JumpEdge, SimdBlocksMatchPerPixelRoutine) {
       s ^= s << 17;
       return s;
     };
-    st::RampShape a{nints, ngroups, npix / 16, 16}, b{nints, ngroups, npix / 15, 15};
+    st::RampShape a{nints, ngroups, npix / 16, 16}, b{nints, ngroups, npix, 1};
     std::vector<float> data(a.size()), gain(npix), rn(npix);
     std::vector<std::uint8_t> gdq(a.size());
     for (std::int64_t p = 0; p < npix; ++p) {
@@ -333,7 +334,7 @@ TEST(JumpEdge, ScreenIsExactAtTheThreshold) {
     }
     st::JumpParams prm;
     prm.flag_4_neighbors = false;
-    st::RampShape a{1, G, npix / 16, 16}, b{1, G, npix / 15, 15};
+    st::RampShape a{1, G, npix / 16, 16}, b{1, G, npix, 1};
     auto qa = gdq, qb = gdq;
     std::vector<std::uint32_t> pa(npix, 0), pb(npix, 0);
     const auto ra = st::detect_jumps(a, {10.0, 10.0, 1, 0}, data, qa, pa, gain, rn, prm);

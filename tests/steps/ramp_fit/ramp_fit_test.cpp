@@ -444,10 +444,11 @@ RandomRamp random_ramp(std::int64_t nints, std::int64_t ngroups, std::int64_t np
   return r;
 }
 
-// The SIMD blocks (rows of 40 pixels: a strip of 5 blocks of 8) and the per-pixel routine
-// (7-pixel rows, never a block) must agree bit for bit on random clean and flagged ramps, for
-// 1 to 4 integrations, short ramps and ramps longer than the unrolled sizes (20 groups); with one
-// integration the single-jump ramps are fitted in SIMD batches.
+// The SIMD blocks (rows of 40 pixels: strips of blocks of 2, 4 or 8 lanes, whatever the target's
+// vector width) and the per-pixel routine (one-pixel rows, never a block) must agree bit for bit on
+// random clean and flagged ramps, for 1 to 4 integrations, short ramps and ramps longer than the
+// unrolled sizes (20 groups); with one integration the single-jump ramps are fitted in SIMD
+// batches.
 TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
   for (auto [nints, ngroups] :
        {std::pair<std::int64_t, std::int64_t>{1, 10}, {3, 4}, {2, 2}, {1, 3}, {1, 25}, {4, 21}}) {
@@ -467,7 +468,7 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
       return st::fit_ramps(in);
     };
     auto qa = gdq, qb = gdq;
-    auto ra = fit(40, qa), rb = fit(7, qb);
+    auto ra = fit(40, qa), rb = fit(1, qb);
     EXPECT_LT(ra.scalar_pixels, npix / 2);
     EXPECT_EQ(rb.scalar_pixels, npix);
     // One-integration single-jump ramps go through the SIMD jump batches, and match too.
@@ -479,6 +480,53 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
     for (auto [x, y] : {std::pair{&ra.rate, &rb.rate}, {&ra.rateints, &rb.rateints}}) {
       EXPECT_EQ(x->dq, y->dq);
       EXPECT_EQ(compare_f32(x->slope, y->slope).ndiff, 0) << nints << "x" << ngroups;
+      EXPECT_EQ(compare_f32(x->err, y->err).ndiff, 0);
+      EXPECT_EQ(compare_f32(x->var_poisson, y->var_poisson).ndiff, 0);
+      EXPECT_EQ(compare_f32(x->var_rnoise, y->var_rnoise).ndiff, 0);
+    }
+  }
+}
+
+// A NaN or infinite group value in an otherwise clean ramp (no groupdq bit) takes the pixel out
+// of the SIMD blocks, which fit finite ramps only: the result is the per-pixel routine's, bit
+// for bit, wherever the value is (first, middle or last group) and whichever lane holds it.
+TEST(RampFitEdge, NonFiniteDataInCleanRampsLeaveTheBlocks) {
+  for (std::int64_t nints : {1, 2}) {
+    const std::int64_t ngroups = 10, nx = 64, npix = 3 * nx;
+    std::vector<float> data(nints * ngroups * npix), gain(npix, 2.0f), rn(npix, 6.0f);
+    for (std::int64_t k = 0; k < static_cast<std::int64_t>(data.size()); ++k)
+      data[k] =
+          100.0f + 12.5f * static_cast<float>((k / npix) % ngroups) + static_cast<float>(k % 7);
+    const float bad_values[] = {std::numeric_limits<float>::quiet_NaN(),
+                                std::numeric_limits<float>::infinity(),
+                                -std::numeric_limits<float>::infinity()};
+    std::int64_t nbad = 0;
+    for (std::int64_t p = 0; p < npix; p += 5, ++nbad) {
+      const std::int64_t g = (nbad % 3 == 0) ? 0 : (nbad % 3 == 1) ? 4 : ngroups - 1;
+      const std::int64_t i = nbad % nints;
+      data[(i * ngroups + g) * npix + p] = bad_values[nbad % 3];
+    }
+    std::vector<std::uint8_t> gdq(data.size(), 0);
+    std::vector<std::uint32_t> pdq(npix, 0);
+    auto fit = [&](std::int64_t width, std::vector<std::uint8_t>& q) {
+      st::RampFitInputs in;
+      in.shape = {nints, ngroups, npix / width, width};
+      in.timing = {10.73677, 10.73677, 1, 0};
+      in.data = data;
+      in.groupdq = q;
+      in.pixeldq = pdq;
+      in.gain = gain;
+      in.readnoise = rn;
+      return st::fit_ramps(in);
+    };
+    auto qa = gdq, qb = gdq;
+    const auto ra = fit(nx, qa), rb = fit(1, qb);
+    EXPECT_GE(ra.scalar_pixels, nbad) << "every non-finite ramp goes to the per-pixel routine";
+    EXPECT_LT(ra.scalar_pixels, npix / 2) << "the clean ramps stay in the blocks";
+    EXPECT_EQ(rb.scalar_pixels, npix);
+    for (auto [x, y] : {std::pair{&ra.rate, &rb.rate}, {&ra.rateints, &rb.rateints}}) {
+      EXPECT_EQ(x->dq, y->dq);
+      EXPECT_EQ(compare_f32(x->slope, y->slope).ndiff, 0) << nints;
       EXPECT_EQ(compare_f32(x->err, y->err).ndiff, 0);
       EXPECT_EQ(compare_f32(x->var_poisson, y->var_poisson).ndiff, 0);
       EXPECT_EQ(compare_f32(x->var_rnoise, y->var_rnoise).ndiff, 0);

@@ -1,6 +1,8 @@
-// SIMD helpers shared by the jump and ramp_fit kernels: 512-bit lane vectors (GCC vector
-// extensions, so the code also builds without AVX-512), Batcher sorting networks over rows of
-// lanes, lane selection by a per-lane index, and lane masks.
+// SIMD helpers shared by the jump, ramp_fit and saturation kernels: lane vectors of the target's
+// native width (GCC vector extensions: 512 bits with AVX-512, 256 with AVX, 128 otherwise),
+// Batcher sorting networks over rows of lanes, lane selection by a per-lane index, and lane
+// masks. A vector wider than the target's registers would be split by GCC into pieces kept in
+// memory, which is many times slower, so the kernels take their block widths from here.
 #pragma once
 
 #include <algorithm>
@@ -9,26 +11,46 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "stpipe/steps/detail/sorting_network.h"
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
 namespace stpipe::steps::detail {
 
-/// 16 floats, 16 int32, 8 doubles, 8 int64: one 512-bit register each with AVX-512.
-typedef float f32x16 __attribute__((vector_size(64)));
-typedef std::int32_t i32x16 __attribute__((vector_size(64)));
-typedef double f64x8 __attribute__((vector_size(64)));
-typedef std::int64_t i64x8 __attribute__((vector_size(64)));
-/// Half-width companions (8 lanes of 32 bits) for loads, stores and conversions.
-typedef float f32x8 __attribute__((vector_size(32)));
-typedef std::int32_t i32x8 __attribute__((vector_size(32)));
-typedef std::uint32_t u32x8 __attribute__((vector_size(32)));
+/// Bytes in one vector register of the target.
+#if defined(__AVX512F__)
+inline constexpr int kVecBytes = 64;
+#elif defined(__AVX__)
+inline constexpr int kVecBytes = 32;
+#else
+inline constexpr int kVecBytes = 16;
+#endif
+/// Lanes of 32-bit and of 64-bit values in one vector.
+inline constexpr int kF32Lanes = kVecBytes / 4;
+inline constexpr int kF64Lanes = kVecBytes / 8;
+/// lane_bits of a mask with every 32-bit (64-bit) lane set.
+inline constexpr unsigned kAllF32Lanes = (1u << kF32Lanes) - 1;
+inline constexpr unsigned kAllF64Lanes = (1u << kF64Lanes) - 1;
+
+/// One register of floats, int32, doubles or int64.
+typedef float f32v __attribute__((vector_size(kVecBytes)));
+typedef std::int32_t i32v __attribute__((vector_size(kVecBytes)));
+typedef double f64v __attribute__((vector_size(kVecBytes)));
+typedef std::int64_t i64v __attribute__((vector_size(kVecBytes)));
+/// Half-width companions (kF64Lanes lanes of 32 bits) for loads, stores and conversions.
+typedef float f32h __attribute__((vector_size(kVecBytes / 2)));
+typedef std::int32_t i32h __attribute__((vector_size(kVecBytes / 2)));
+typedef std::uint32_t u32h __attribute__((vector_size(kVecBytes / 2)));
+/// An unsigned integer holding one byte per 64-bit lane (the groupdq bytes of a block).
+using lane_bytes_t =
+    std::conditional_t<kF64Lanes == 8, std::uint64_t,
+                       std::conditional_t<kF64Lanes == 4, std::uint32_t, std::uint16_t>>;
 
 /// Unaligned load of a vector from p.
 template <class V, class T>
@@ -44,77 +66,104 @@ inline void store(T* p, const V& v) {
   std::memcpy(p, &v, sizeof(V));
 }
 
-/// 16 bytes widened to 16 int32 lanes.
-inline i32x16 widen_u8(const std::uint8_t* p) {
+/// kF32Lanes bytes widened to int32 lanes.
+inline i32v widen_u8(const std::uint8_t* p) {
 #if defined(__AVX512F__)
-  return reinterpret_cast<i32x16>(
+  return reinterpret_cast<i32v>(
       _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+#elif defined(__AVX2__)
+  return reinterpret_cast<i32v>(
+      _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 #else
-  typedef std::uint8_t u8x16 __attribute__((vector_size(16)));
-  u8x16 b;
+  typedef std::uint8_t u8s __attribute__((vector_size(kF32Lanes)));
+  u8s b;
   std::memcpy(&b, p, sizeof b);
-  return __builtin_convertvector(b, i32x16);
+  return __builtin_convertvector(b, i32v);
 #endif
 }
 
-/// 8 bytes widened to 8 int64 lanes.
-inline i64x8 widen_u8x8(const std::uint8_t* p) {
+/// kF64Lanes bytes widened to int64 lanes.
+inline i64v widen_u8_i64(const std::uint8_t* p) {
 #if defined(__AVX512F__)
-  return reinterpret_cast<i64x8>(
+  return reinterpret_cast<i64v>(
       _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+#elif defined(__AVX2__)
+  std::int32_t w;
+  std::memcpy(&w, p, sizeof w);
+  return reinterpret_cast<i64v>(_mm256_cvtepu8_epi64(_mm_cvtsi32_si128(w)));
 #else
-  typedef std::uint8_t u8x8 __attribute__((vector_size(8)));
-  u8x8 b;
+  typedef std::uint8_t u8s __attribute__((vector_size(kF64Lanes)));
+  u8s b;
   std::memcpy(&b, p, sizeof b);
-  return __builtin_convertvector(b, i64x8);
+  return __builtin_convertvector(b, i64v);
 #endif
 }
 
-/// 8 floats at p, as doubles (exact).
-inline f64x8 load_f32_as_f64(const float* p) {
+/// kF64Lanes floats at p, as doubles (exact).
+inline f64v load_f32_as_f64(const float* p) {
 #if defined(__AVX512F__)
-  return reinterpret_cast<f64x8>(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
+  return reinterpret_cast<f64v>(_mm512_cvtps_pd(_mm256_loadu_ps(p)));
+#elif defined(__AVX__)
+  return reinterpret_cast<f64v>(_mm256_cvtps_pd(_mm_loadu_ps(p)));
 #else
-  return __builtin_convertvector(load<f32x8>(p), f64x8);
+  return __builtin_convertvector(load<f32h>(p), f64v);
 #endif
 }
 
-/// 8 doubles rounded to float (round to nearest even) and stored at p.
-inline void store_f64_as_f32(float* p, f64x8 v) {
+/// kF64Lanes doubles rounded to float (round to nearest even) and stored at p.
+inline void store_f64_as_f32(float* p, f64v v) {
 #if defined(__AVX512F__)
   _mm256_storeu_ps(p, _mm512_cvtpd_ps(reinterpret_cast<__m512d>(v)));
+#elif defined(__AVX__)
+  _mm_storeu_ps(p, _mm256_cvtpd_ps(reinterpret_cast<__m256d>(v)));
 #else
-  store(p, __builtin_convertvector(v, f32x8));
+  store(p, __builtin_convertvector(v, f32h));
 #endif
 }
 
 /// Bit l set where lane l of the comparison mask m (all ones / zero) is set.
-inline unsigned lane_bits(i32x16 m) {
+inline unsigned lane_bits(i32v m) {
 #if defined(__AVX512DQ__)
   return _mm512_movepi32_mask(reinterpret_cast<__m512i>(m));
+#elif defined(__AVX512F__)
+  return _mm512_cmpneq_epi32_mask(reinterpret_cast<__m512i>(m), _mm512_setzero_si512());
+#elif defined(__AVX__)
+  return static_cast<unsigned>(_mm256_movemask_ps(reinterpret_cast<__m256>(m)));
+#elif defined(__SSE2__)
+  return static_cast<unsigned>(_mm_movemask_ps(reinterpret_cast<__m128>(m)));
 #else
   unsigned b = 0;
-  for (int l = 0; l < 16; ++l) b |= m[l] ? (1u << l) : 0u;
+  for (int l = 0; l < kF32Lanes; ++l) b |= m[l] ? (1u << l) : 0u;
   return b;
 #endif
 }
 
-inline unsigned lane_bits(i64x8 m) {
+inline unsigned lane_bits(i64v m) {
 #if defined(__AVX512DQ__)
   return _mm512_movepi64_mask(reinterpret_cast<__m512i>(m));
+#elif defined(__AVX512F__)
+  return _mm512_cmpneq_epi64_mask(reinterpret_cast<__m512i>(m), _mm512_setzero_si512());
+#elif defined(__AVX__)
+  return static_cast<unsigned>(_mm256_movemask_pd(reinterpret_cast<__m256d>(m)));
+#elif defined(__SSE2__)
+  return static_cast<unsigned>(_mm_movemask_pd(reinterpret_cast<__m128d>(m)));
 #else
   unsigned b = 0;
-  for (int l = 0; l < 8; ++l) b |= m[l] ? (1u << l) : 0u;
+  for (int l = 0; l < kF64Lanes; ++l) b |= m[l] ? (1u << l) : 0u;
   return b;
 #endif
 }
 
-/// Correctly rounded square roots of 8 doubles (like std::sqrt, without errno handling).
-inline f64x8 sqrt_lanes(f64x8 x) {
+/// Correctly rounded square roots of kF64Lanes doubles (like std::sqrt, without errno handling).
+inline f64v sqrt_lanes(f64v x) {
 #if defined(__AVX512F__)
-  return reinterpret_cast<f64x8>(_mm512_sqrt_pd(reinterpret_cast<__m512d>(x)));
+  return reinterpret_cast<f64v>(_mm512_sqrt_pd(reinterpret_cast<__m512d>(x)));
+#elif defined(__AVX__)
+  return reinterpret_cast<f64v>(_mm256_sqrt_pd(reinterpret_cast<__m256d>(x)));
+#elif defined(__SSE2__)
+  return reinterpret_cast<f64v>(_mm_sqrt_pd(reinterpret_cast<__m128d>(x)));
 #else
-  for (int l = 0; l < 8; ++l) x[l] = __builtin_sqrt(x[l]);
+  for (int l = 0; l < kF64Lanes; ++l) x[l] = __builtin_sqrt(x[l]);
   return x;
 #endif
 }
@@ -123,26 +172,56 @@ inline f64x8 sqrt_lanes(f64x8 x) {
 /// always find by itself in the vector ternary.
 template <class V>
 inline V min_lanes(V a, V b) {
+  constexpr bool f32 = sizeof(a[0]) == 4;
 #if defined(__AVX512F__)
-  if constexpr (sizeof(a[0]) == 4)
+  if constexpr (f32)
     return reinterpret_cast<V>(
         _mm512_min_ps(reinterpret_cast<__m512>(b), reinterpret_cast<__m512>(a)));
   else
     return reinterpret_cast<V>(
         _mm512_min_pd(reinterpret_cast<__m512d>(b), reinterpret_cast<__m512d>(a)));
+#elif defined(__AVX__)
+  if constexpr (f32)
+    return reinterpret_cast<V>(
+        _mm256_min_ps(reinterpret_cast<__m256>(b), reinterpret_cast<__m256>(a)));
+  else
+    return reinterpret_cast<V>(
+        _mm256_min_pd(reinterpret_cast<__m256d>(b), reinterpret_cast<__m256d>(a)));
+#elif defined(__SSE2__)
+  if constexpr (f32)
+    return reinterpret_cast<V>(
+        _mm_min_ps(reinterpret_cast<__m128>(b), reinterpret_cast<__m128>(a)));
+  else
+    return reinterpret_cast<V>(
+        _mm_min_pd(reinterpret_cast<__m128d>(b), reinterpret_cast<__m128d>(a)));
 #else
   return b < a ? b : a;
 #endif
 }
 template <class V>
 inline V max_lanes(V a, V b) {
+  constexpr bool f32 = sizeof(a[0]) == 4;
 #if defined(__AVX512F__)
-  if constexpr (sizeof(a[0]) == 4)
+  if constexpr (f32)
     return reinterpret_cast<V>(
         _mm512_max_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b)));
   else
     return reinterpret_cast<V>(
         _mm512_max_pd(reinterpret_cast<__m512d>(a), reinterpret_cast<__m512d>(b)));
+#elif defined(__AVX__)
+  if constexpr (f32)
+    return reinterpret_cast<V>(
+        _mm256_max_ps(reinterpret_cast<__m256>(a), reinterpret_cast<__m256>(b)));
+  else
+    return reinterpret_cast<V>(
+        _mm256_max_pd(reinterpret_cast<__m256d>(a), reinterpret_cast<__m256d>(b)));
+#elif defined(__SSE2__)
+  if constexpr (f32)
+    return reinterpret_cast<V>(
+        _mm_max_ps(reinterpret_cast<__m128>(a), reinterpret_cast<__m128>(b)));
+  else
+    return reinterpret_cast<V>(
+        _mm_max_pd(reinterpret_cast<__m128d>(a), reinterpret_cast<__m128d>(b)));
 #else
   return b < a ? a : b;
 #endif
