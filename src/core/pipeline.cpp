@@ -119,6 +119,7 @@ Datum Pipeline::process(const Datum& input) {
       completed_.push_back(sname);
       continue;
     }
+    before_step(sname, x);
     x = s->run(std::move(x));  // the step owns the working product while it runs
     completed_.push_back(sname);
     if (sname == end_step_ && i + 1 < steps_.size()) {

@@ -21,25 +21,26 @@ std::vector<std::pair<std::string, std::string>> Detector1Pipeline::step_defs() 
 }
 
 bool Detector1Pipeline::applies(const std::string& step_name, const Datum& input) const {
-  if (step_name != "superbias" && step_name != "reset" && step_name != "lastframe" &&
-      step_name != "ramp_fit")
+  if (step_name != "superbias" && step_name != "reset" && step_name != "lastframe")
     return true;  // no branch: do not open a path input twice
   std::shared_ptr<models::DataModel> m;
   if (input.is_product() || input.is_path()) {
     m = model_of(input.is_product() ? input : Datum(open_model(input)));
-  }
-  if (step_name == "ramp_fit" && m && get<bool>("save_calibrated_ramp")) {
-    // The ramp as it enters ramp_fit (jwst saves it at the same point).
-    auto* self = const_cast<Detector1Pipeline*>(this);
-    ModelProduct p(m);
-    auto path = self->save_model(p, std::nullopt, /*force=*/true, std::string("ramp"));
-    log().info("Calibrated ramp saved in {}", path.string());
   }
   if (!m) return true;
   const bool miri = detector1::is_miri(*m);
   if (step_name == "superbias") return !miri;
   if (step_name == "reset" || step_name == "lastframe") return miri;
   return true;
+}
+
+void Detector1Pipeline::before_step(const std::string& step_name, const Datum& input) {
+  if (step_name != "ramp_fit" || !get<bool>("save_calibrated_ramp")) return;
+  if (!input.is_product() && !input.is_path()) return;
+  // The ramp as it enters ramp_fit (jwst saves it at the same point).
+  ModelProduct p(model_of(input.is_product() ? input : Datum(open_model(input))));
+  auto path = save_model(p, std::nullopt, /*force=*/true, std::string("ramp"));
+  log().info("Calibrated ramp saved in {}", path.string());
 }
 
 Datum Detector1Pipeline::prefetch(const Datum& input) {

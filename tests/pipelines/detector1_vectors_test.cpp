@@ -170,6 +170,12 @@ TEST(Detector1Vectors, StrunDetector1PipelineWritesRateAndRateints) {
     cmd += " --save_calibrated_ramp=True --output_dir=" + tmp.path().string();
     auto r = run_command(cmd);
     ASSERT_EQ(r.status, 0) << r.output;
+    // Saved once, as it enters ramp_fit (not also while the references were prefetched).
+    std::size_t saves = 0;
+    for (std::size_t at = r.output.find("Calibrated ramp saved"); at != std::string::npos;
+         at = r.output.find("Calibrated ramp saved", at + 1))
+      ++saves;
+    EXPECT_EQ(saves, 1u) << r.output;
     const std::string root = "jw99999001001_01101_00001_nrca1";
     auto rate = models::open(tmp / (root + "_rate.fits"));
     auto ints = models::open(tmp / (root + "_rateints.fits"));
@@ -231,6 +237,26 @@ TEST(Detector1Vectors, EndStepAndResume) {
   ASSERT_EQ(r2.status, 0) << r2.output;
   expect_stage(c, "ramp_fit_rate", *models::open(tmp / (root + "_rate.fits")));
   expect_stage(c, "ramp_fit_rateints", *models::open(tmp / (root + "_rateints.fits")));
+}
+
+// A run that fails before ramp_fit (here dq_init's mask does not exist) leaves no calibrated
+// ramp behind: the ramp is saved as it enters ramp_fit, not while references are prefetched.
+TEST(Detector1Vectors, FailedRunWritesNoCalibratedRamp) {
+  STPIPE_REQUIRE_SHARED_DATA();
+  const std::string c = kCases[0];
+  TempDir tmp;
+  const fs::path f = case_dir(c) / "fits";
+  const std::string strun = (binary_dir() / "bin" / "strun").string();
+  const fs::path missing = tmp / "no_such_mask.fits";
+  auto r = run_command(strun + " Detector1Pipeline " + (f / kUncal).string() +
+                       " --steps.dq_init.override_mask=" + missing.string() +
+                       " --save_calibrated_ramp=True --output_dir=" + tmp.path().string());
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("no_such_mask.fits"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("Calibrated ramp saved"), std::string::npos) << r.output;
+  const std::string root = "jw99999001001_01101_00001_nrca1";
+  EXPECT_FALSE(fs::exists(tmp / (root + "_ramp.fits")));
+  EXPECT_FALSE(fs::exists(tmp / (root + "_rate.fits")));
 }
 
 namespace {

@@ -292,6 +292,10 @@ class Pipeline : public Step {
   virtual bool applies(const std::string& /*step_name*/, const Datum& /*input*/) const {
     return true;
   }
+  /// Hook for linear pipelines: called with the working product just before a sub-step that
+  /// applies runs (skipped or not), e.g. to save it. applies() is also asked while the
+  /// references are prefetched, before any step has run, so it must not act.
+  virtual void before_step(const std::string& /*step_name*/, const Datum& /*input*/) {}
 
   std::vector<std::pair<std::string, std::unique_ptr<Step>>> steps_;
   std::string start_step_;

@@ -36,8 +36,10 @@ class Detector1Pipeline : public Pipeline {
   /// A raw (Level1bModel) file is read straight into a RampModel, its uint16 data converted to
   /// float32 while reading (what dq_init would do next), then references are prefetched.
   Datum prefetch(const Datum& input) override;
-  /// Instrument branches; also saves the calibrated ramp just before ramp_fit when asked.
+  /// Instrument branches.
   bool applies(const std::string& step_name, const Datum& input) const override;
+  /// Saves the calibrated ramp just before ramp_fit when asked (save_calibrated_ramp).
+  void before_step(const std::string& step_name, const Datum& input) override;
   /// Waits for the rateints save that process() started beside the rate save, and reports it.
   void wait_background_saves() override;
 
