@@ -100,14 +100,15 @@ std::span<T> span_of(models::DataModel& model, const std::string& name) {
 /// Makes `name` exist with dtype T and `shape` (zeros), replacing an array of another shape.
 template <class T>
 std::span<T> ensure_shaped(models::DataModel& model, const std::string& name,
-                           const std::vector<std::int64_t>& shape) {
+                           const std::vector<std::int64_t>& shape, bool zeroed = true) {
   if (!model.has_array(name) || model.array(name).shape() != shape ||
       model.array(name).dtype() != models::dtype_of<T>()) {
     // Filled with zeros now rather than left to the zero page: the steps read-modify-write
     // these (groupdq |= ...), and a read of an untouched page followed by a write costs a
-    // copy-on-write fault with a TLB flush on every core, page by page.
+    // copy-on-write fault with a TLB flush on every core, page by page. `zeroed` false: the
+    // caller writes every value itself.
     auto a = models::Array::uninitialized(models::dtype_of<T>(), shape);
-    std::memset(a.raw(), 0, a.nbytes());
+    if (zeroed) std::memset(a.raw(), 0, a.nbytes());
     model.set_array(name, std::move(a));
   }
   return span_of<T>(model, name);

@@ -13,10 +13,8 @@
 namespace stpipe::steps {
 
 namespace {
-constexpr std::int64_t kParallelPixels = std::int64_t{1} << 16;  // planes worth two threads
-}  // namespace
 
-namespace {
+constexpr std::int64_t kParallelPixels = std::int64_t{1} << 16;  // planes worth two threads
 
 void require_size(std::size_t got, std::int64_t want, const char* what) {
   if (static_cast<std::int64_t>(got) != want)
@@ -166,8 +164,8 @@ DarkStatus subtract_dark(const RampShape& shape, int sci_nframes, int sci_groupg
           if (dr.four_d) di = (i < plan.dnints && integration_start == 1) ? i : plan.dnints - 1;
           if (di >= filled) continue;  // subtracting stcal's zero-filled dark changes nothing
           if (di != cached) {
-            dark_group(dark.data() + di * dint_stride, dr, plan, g, sci_nframes, sci_groupgap,
-                       npix, r, n, fsub.data(), dsub.data(), f64_out);
+            dark_group(dark.data() + di * dint_stride, dr, plan, g, sci_nframes, sci_groupgap, npix,
+                       r, n, fsub.data(), dsub.data(), f64_out);
             cached = di;
           }
           float* row = d + (i * G + g) * npix + r;

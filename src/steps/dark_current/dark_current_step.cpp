@@ -26,14 +26,9 @@ void DarkCurrentStep::store_average_dark_current(models::DataModel& m,
   if (auto v = ref.get_meta("meta.exposure.average_dark_current"); v && v->is_number())
     ref_scalar = v->get<float>();
   // Every value is written: a fresh plane needs no zeroing first.
-  const std::vector<std::int64_t> plane_shape = {shape.ny, shape.nx};
-  if (!m.has_array("average_dark_current") ||
-      m.array("average_dark_current").shape() != plane_shape ||
-      m.array("average_dark_current").dtype() != models::DType::kFloat32)
-    m.set_array("average_dark_current",
-                models::Array::uninitialized(models::DType::kFloat32, plane_shape));
-  steps::resolve_average_dark_current(span_of<float>(m, "average_dark_current"), user, ref_avg,
-                                      ref_scalar);
+  auto adc = ensure_shaped<float>(m, "average_dark_current", {shape.ny, shape.nx},
+                                  /*zeroed=*/false);
+  steps::resolve_average_dark_current(adc, user, ref_avg, ref_scalar);
 }
 
 Datum DarkCurrentStep::process(const Datum& input) {

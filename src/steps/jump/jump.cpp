@@ -343,10 +343,12 @@ unsigned screen_block(const Context& c, std::int64_t pix0,
   const f32v rn2o = rne * rne / static_cast<float>(c.nframes);
   // e = data * gain in electrons, NaN where DNU or SAT; anyjump collects the JUMP bits.
   i32v anyjump = izero;
+  // One prefetch per cache line ahead: a block may be shorter than a line.
+  const bool pf_data = pix0 % (64 / sizeof(float)) < kLanes, pf_gdq = pix0 % 64 < kLanes;
   auto electrons = [&](std::int64_t plane) {
     const std::int64_t base = plane * g.npix + pix0;
-    __builtin_prefetch(c.data + base + kPrefetchAhead);
-    __builtin_prefetch(c.gdq + base + kPrefetchAhead);
+    if (pf_data) __builtin_prefetch(c.data + base + kPrefetchAhead);
+    if (pf_gdq) __builtin_prefetch(c.gdq + base + kPrefetchAhead);
     const i32v q = widen_u8(c.gdq + base);
     anyjump |= q;
     const f32v e = load<f32v>(c.data + base) * gain;

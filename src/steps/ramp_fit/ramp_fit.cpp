@@ -791,9 +791,7 @@ void fit_clean_strip(const Consts& c, const RampFitInputs& in, bool numpy1, std:
     const u32h pdq = load<u32h>(in.pixeldq.data() + px);
     f64v rsl = zero;
     for (std::int64_t i = 0; i < N; ++i) {
-      f64v v[kCap];
-#pragma GCC unroll 64
-      for (std::int64_t g = 0; g < G; ++g) v[g] = vbuf[(b * N + i) * G + g];
+      const f64v* v = vbuf + (b * N + i) * G;
       f64v slope;
       if (G == 2)
         slope = (v[1] - v[0]) / c.tgroup;

@@ -237,12 +237,12 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           std::uint8_t* qg = qi + g * npix + r;
           const std::int32_t gg = static_cast<std::int32_t>(g);
           const float* t = thr + r;
-          // 16 pixels at a time, and groupdq is written only where a pixel is at the A-to-D
-          // floor: unchanged cache lines stay clean and are never written back.
+          // One vector of pixels at a time, and groupdq is written only where a pixel is at the
+          // A-to-D floor: unchanged cache lines stay clean and are never written back.
           std::int64_t x = 0;
           for (; x + kF32Lanes <= npx; x += kF32Lanes) {
-            // Hardware prefetchers stop at page boundaries.
-            __builtin_prefetch(dg + x + kPrefetchAhead);
+            // Hardware prefetchers stop at page boundaries: one prefetch per line ahead.
+            if ((x & 15) == 0) __builtin_prefetch(dg + x + kPrefetchAhead);
             if ((x & 63) == 0) __builtin_prefetch(qg + x + kPrefetchAhead);
             const f32v v = load<f32v>(dg + x);
             const i32v f0 = load<i32v>(fr + x);

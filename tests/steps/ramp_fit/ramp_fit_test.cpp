@@ -444,6 +444,33 @@ RandomRamp random_ramp(std::int64_t nints, std::int64_t ngroups, std::int64_t np
   return r;
 }
 
+// The fit inputs of `r` laid out as rows of `nx` pixels, with groupdq `q`.
+st::RampFitInputs layout_inputs(const RandomRamp& r, std::int64_t nints, std::int64_t ngroups,
+                                std::int64_t nx, std::vector<std::uint8_t>& q,
+                                const st::ReadoutTiming& timing) {
+  const auto npix = static_cast<std::int64_t>(r.gain.size());
+  st::RampFitInputs in;
+  in.shape = {nints, ngroups, npix / nx, nx};
+  in.timing = timing;
+  in.data = r.data;
+  in.groupdq = q;
+  in.pixeldq = r.pdq;
+  in.gain = r.gain;
+  in.readnoise = r.rn;
+  in.average_dark_current = r.dc;
+  return in;
+}
+
+// Both products hold the same values, bit for bit, in every array.
+void expect_same_rates(const st::RateProduct& x, const st::RateProduct& y,
+                       const std::string& what) {
+  EXPECT_EQ(x.dq, y.dq) << what;
+  EXPECT_EQ(compare_f32(x.slope, y.slope).ndiff, 0) << what;
+  EXPECT_EQ(compare_f32(x.err, y.err).ndiff, 0) << what;
+  EXPECT_EQ(compare_f32(x.var_poisson, y.var_poisson).ndiff, 0) << what;
+  EXPECT_EQ(compare_f32(x.var_rnoise, y.var_rnoise).ndiff, 0) << what;
+}
+
 // The SIMD blocks (rows of 40 pixels: strips of blocks of 2, 4 or 8 lanes, whatever the target's
 // vector width) and the per-pixel routine (one-pixel rows, never a block) must agree bit for bit on
 // random clean and flagged ramps, for 1 to 4 integrations, short ramps and ramps longer than the
@@ -454,20 +481,10 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
        {std::pair<std::int64_t, std::int64_t>{1, 10}, {3, 4}, {2, 2}, {1, 3}, {1, 25}, {4, 21}}) {
     const std::int64_t npix = 56 * 30;
     RandomRamp r = random_ramp(nints, ngroups, npix, 777 + nints * 10 + ngroups);
-    auto& [data, gain, rn, dc, gdq, pdq] = r;
     auto fit = [&](std::int64_t nx, std::vector<std::uint8_t>& q) {
-      st::RampFitInputs in;
-      in.shape = {nints, ngroups, npix / nx, nx};
-      in.timing = {10.73677, 21.47354, 2, 0};
-      in.data = data;
-      in.groupdq = q;
-      in.pixeldq = pdq;
-      in.gain = gain;
-      in.readnoise = rn;
-      in.average_dark_current = dc;
-      return st::fit_ramps(in);
+      return st::fit_ramps(layout_inputs(r, nints, ngroups, nx, q, {10.73677, 21.47354, 2, 0}));
     };
-    auto qa = gdq, qb = gdq;
+    auto qa = r.gdq, qb = r.gdq;
     auto ra = fit(40, qa), rb = fit(1, qb);
     EXPECT_LT(ra.scalar_pixels, npix / 2);
     EXPECT_EQ(rb.scalar_pixels, npix);
@@ -477,13 +494,9 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
     }
     EXPECT_EQ(rb.jump_pixels, 0);
     EXPECT_EQ(qa, qb);
-    for (auto [x, y] : {std::pair{&ra.rate, &rb.rate}, {&ra.rateints, &rb.rateints}}) {
-      EXPECT_EQ(x->dq, y->dq);
-      EXPECT_EQ(compare_f32(x->slope, y->slope).ndiff, 0) << nints << "x" << ngroups;
-      EXPECT_EQ(compare_f32(x->err, y->err).ndiff, 0);
-      EXPECT_EQ(compare_f32(x->var_poisson, y->var_poisson).ndiff, 0);
-      EXPECT_EQ(compare_f32(x->var_rnoise, y->var_rnoise).ndiff, 0);
-    }
+    const std::string what = std::to_string(nints) + "x" + std::to_string(ngroups);
+    expect_same_rates(ra.rate, rb.rate, what + " rate");
+    expect_same_rates(ra.rateints, rb.rateints, what + " rateints");
   }
 }
 
@@ -493,7 +506,13 @@ TEST(RampFitEdge, SimdBlocksMatchPerPixelRoutine) {
 TEST(RampFitEdge, NonFiniteDataInCleanRampsLeaveTheBlocks) {
   for (std::int64_t nints : {1, 2}) {
     const std::int64_t ngroups = 10, nx = 64, npix = 3 * nx;
-    std::vector<float> data(nints * ngroups * npix), gain(npix, 2.0f), rn(npix, 6.0f);
+    RandomRamp r;
+    auto& data = r.data;
+    data.resize(nints * ngroups * npix);
+    r.gain.assign(npix, 2.0f);
+    r.rn.assign(npix, 6.0f);
+    r.gdq.assign(data.size(), 0);
+    r.pdq.assign(npix, 0);
     for (std::int64_t k = 0; k < static_cast<std::int64_t>(data.size()); ++k)
       data[k] =
           100.0f + 12.5f * static_cast<float>((k / npix) % ngroups) + static_cast<float>(k % 7);
@@ -506,31 +525,16 @@ TEST(RampFitEdge, NonFiniteDataInCleanRampsLeaveTheBlocks) {
       const std::int64_t i = nbad % nints;
       data[(i * ngroups + g) * npix + p] = bad_values[nbad % 3];
     }
-    std::vector<std::uint8_t> gdq(data.size(), 0);
-    std::vector<std::uint32_t> pdq(npix, 0);
     auto fit = [&](std::int64_t width, std::vector<std::uint8_t>& q) {
-      st::RampFitInputs in;
-      in.shape = {nints, ngroups, npix / width, width};
-      in.timing = {10.73677, 10.73677, 1, 0};
-      in.data = data;
-      in.groupdq = q;
-      in.pixeldq = pdq;
-      in.gain = gain;
-      in.readnoise = rn;
-      return st::fit_ramps(in);
+      return st::fit_ramps(layout_inputs(r, nints, ngroups, width, q, {10.73677, 10.73677, 1, 0}));
     };
-    auto qa = gdq, qb = gdq;
+    auto qa = r.gdq, qb = r.gdq;
     const auto ra = fit(nx, qa), rb = fit(1, qb);
     EXPECT_GE(ra.scalar_pixels, nbad) << "every non-finite ramp goes to the per-pixel routine";
     EXPECT_LT(ra.scalar_pixels, npix / 2) << "the clean ramps stay in the blocks";
     EXPECT_EQ(rb.scalar_pixels, npix);
-    for (auto [x, y] : {std::pair{&ra.rate, &rb.rate}, {&ra.rateints, &rb.rateints}}) {
-      EXPECT_EQ(x->dq, y->dq);
-      EXPECT_EQ(compare_f32(x->slope, y->slope).ndiff, 0) << nints;
-      EXPECT_EQ(compare_f32(x->err, y->err).ndiff, 0);
-      EXPECT_EQ(compare_f32(x->var_poisson, y->var_poisson).ndiff, 0);
-      EXPECT_EQ(compare_f32(x->var_rnoise, y->var_rnoise).ndiff, 0);
-    }
+    expect_same_rates(ra.rate, rb.rate, std::to_string(nints) + " rate");
+    expect_same_rates(ra.rateints, rb.rateints, std::to_string(nints) + " rateints");
   }
 }
 
@@ -541,16 +545,7 @@ TEST(RampFitEdge, RowBandsMatchOneCall) {
     const std::int64_t ny = 37, nx = 48, npix = ny * nx;
     RandomRamp r = random_ramp(nints, ngroups, npix, 4242 + nints);
     auto inputs = [&](std::vector<std::uint8_t>& q) {
-      st::RampFitInputs in;
-      in.shape = {nints, ngroups, ny, nx};
-      in.timing = {10.73677, 21.47354, 2, 0};
-      in.data = r.data;
-      in.groupdq = q;
-      in.pixeldq = r.pdq;
-      in.gain = r.gain;
-      in.readnoise = r.rn;
-      in.average_dark_current = r.dc;
-      return in;
+      return layout_inputs(r, nints, ngroups, nx, q, {10.73677, 21.47354, 2, 0});
     };
     auto qa = r.gdq, qb = r.gdq;
     st::RateProduct ra(npix), ria(nints * npix), rb(npix), rib(nints * npix);
@@ -567,13 +562,9 @@ TEST(RampFitEdge, RowBandsMatchOneCall) {
     for (st::RowRange band : {st::RowRange{0, 5}, st::RowRange{21, 33}, st::RowRange{33, -1}})
       st::fit_ramps(inputs(qb), {}, rb.view(), rib.view(), nullptr, band);
     EXPECT_EQ(qa, qb);
-    for (auto [x, y] : {std::pair{&ra, &rb}, {&ria, &rib}}) {
-      EXPECT_EQ(x->dq, y->dq);
-      EXPECT_EQ(compare_f32(x->slope, y->slope).ndiff, 0) << nints << "x" << ngroups;
-      EXPECT_EQ(compare_f32(x->err, y->err).ndiff, 0);
-      EXPECT_EQ(compare_f32(x->var_poisson, y->var_poisson).ndiff, 0);
-      EXPECT_EQ(compare_f32(x->var_rnoise, y->var_rnoise).ndiff, 0);
-    }
+    const std::string what = std::to_string(nints) + "x" + std::to_string(ngroups);
+    expect_same_rates(ra, rb, what + " rate");
+    expect_same_rates(ria, rib, what + " rateints");
     auto qc = r.gdq;
     EXPECT_THROW(st::fit_ramps(inputs(qc), {}, rb.view(), rib.view(), nullptr, {30, 40}),
                  std::invalid_argument);

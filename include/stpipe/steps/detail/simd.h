@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -47,11 +46,6 @@ typedef std::int64_t i64v __attribute__((vector_size(kVecBytes)));
 typedef float f32h __attribute__((vector_size(kVecBytes / 2)));
 typedef std::int32_t i32h __attribute__((vector_size(kVecBytes / 2)));
 typedef std::uint32_t u32h __attribute__((vector_size(kVecBytes / 2)));
-/// An unsigned integer holding one byte per 64-bit lane (the groupdq bytes of a block).
-using lane_bytes_t =
-    std::conditional_t<kF64Lanes == 8, std::uint64_t,
-                       std::conditional_t<kF64Lanes == 4, std::uint32_t, std::uint16_t>>;
-
 /// Unaligned load of a vector from p.
 template <class V, class T>
 inline V load(const T* p) {
