@@ -25,14 +25,29 @@ void require_size(std::size_t got, std::int64_t want, const char* what) {
 // Horner over a run of nx pixels: out[x] = poly(x) unless sat[x] (then x unchanged). Written
 // with lane vectors: the conditional store keeps GCC from vectorising the plain loop without
 // AVX-512 masks. The f32 operations and their order are the scalar loop's.
+// Pixels ahead of the Horner pass that the data and groupdq runs are prefetched.
+constexpr std::int64_t kPrefetchAhead = 2048;
+
+// The runs the block traversal visits after this one (prefetch targets carry over into them).
+struct NextRuns {
+  const float* data = nullptr;
+  const std::uint8_t* gdq = nullptr;
+};
+
 template <int N>
 void horner_row_fixed(float* row, const std::uint8_t* gdq, const float* const* c, std::int64_t off,
-                      std::int64_t nx) {
+                      std::int64_t nx, NextRuns next) {
   using detail::f32v;
   using detail::i32v;
   constexpr int kL = detail::kF32Lanes;
   std::int64_t x = 0;
   for (; x + kL <= nx; x += kL) {
+    if (next.data) {  // one prefetch per cache line
+      if ((x & 15) == 0)
+        __builtin_prefetch(detail::prefetch_target(row, next.data, nx, x, kPrefetchAhead), 1);
+      if ((x & 63) == 0)
+        __builtin_prefetch(detail::prefetch_target(gdq, next.gdq, nx, x, kPrefetchAhead));
+    }
     const f32v v = detail::load<f32v>(row + x);
     f32v r = detail::load<f32v>(c[N - 1] + off + x) * v;
     for (int j = N - 2; j >= 1; --j) {
@@ -56,18 +71,18 @@ void horner_row_fixed(float* row, const std::uint8_t* gdq, const float* const* c
 }
 
 void horner_row(float* row, const std::uint8_t* gdq, const float* const* c, std::int64_t n,
-                std::int64_t off, std::int64_t nx) {
+                std::int64_t off, std::int64_t nx, NextRuns next = {}) {
   switch (n) {
     case 2:
-      return horner_row_fixed<2>(row, gdq, c, off, nx);
+      return horner_row_fixed<2>(row, gdq, c, off, nx, next);
     case 3:
-      return horner_row_fixed<3>(row, gdq, c, off, nx);
+      return horner_row_fixed<3>(row, gdq, c, off, nx, next);
     case 4:
-      return horner_row_fixed<4>(row, gdq, c, off, nx);
+      return horner_row_fixed<4>(row, gdq, c, off, nx, next);
     case 5:
-      return horner_row_fixed<5>(row, gdq, c, off, nx);
+      return horner_row_fixed<5>(row, gdq, c, off, nx, next);
     case 6:
-      return horner_row_fixed<6>(row, gdq, c, off, nx);
+      return horner_row_fixed<6>(row, gdq, c, off, nx, next);
     default:
       break;
   }
@@ -171,8 +186,10 @@ void apply_linearity_rows(const RampShape& shape, std::span<float> data,
       const std::int64_t y = y0 + blk * brows;
       const std::int64_t r = y * nx, off = (y - y0) * nx;
       const std::int64_t n = (std::min(y0 + rows, y + brows) - y) * nx;
-      for (std::int64_t p = 0; p < nplanes; ++p)
-        horner_row(d + p * npix + r, q + p * npix + r, cp, ncoeff, off, n);
+      for (std::int64_t p = 0; p < nplanes; ++p) {
+        const std::int64_t next = p + 1 < nplanes ? (p + 1) * npix + r : r + n;
+        horner_row(d + p * npix + r, q + p * npix + r, cp, ncoeff, off, n, {d + next, q + next});
+      }
       if (zf) {
         for (std::int64_t i = 0; i < shape.nints; ++i) {
           float* row = zf + i * npix + r;

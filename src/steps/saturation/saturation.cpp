@@ -23,8 +23,8 @@ constexpr std::int64_t kParallelMinPixels = 16384;
 constexpr std::uint8_t kSat = static_cast<std::uint8_t>(dq::kSaturated);
 constexpr std::uint8_t kDnu = static_cast<std::uint8_t>(dq::kDoNotUse);
 constexpr std::uint8_t kFloor = static_cast<std::uint8_t>(dq::kAdFloor | dq::kDoNotUse);
-constexpr std::int64_t kChunk = 64;           // pixels per chunk of the sparse SAT pass
-constexpr std::int64_t kPrefetchAhead = 512;  // pixels ahead in each group plane
+constexpr std::int64_t kChunk = 64;            // pixels per chunk of the sparse SAT pass
+constexpr std::int64_t kPrefetchAhead = 2048;  // pixels ahead in each group plane's run
 
 void require_size(std::size_t got, std::int64_t want, const char* what) {
   if (static_cast<std::int64_t>(got) != want)
@@ -237,13 +237,17 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           std::uint8_t* qg = qi + g * npix + r;
           const std::int32_t gg = static_cast<std::int32_t>(g);
           const float* t = thr + r;
+          const std::int64_t next = g + 1 < ngroups ? (g + 1) * npix + r : r + npx;
           // One vector of pixels at a time, and groupdq is written only where a pixel is at the
           // A-to-D floor: unchanged cache lines stay clean and are never written back.
           std::int64_t x = 0;
           for (; x + kF32Lanes <= npx; x += kF32Lanes) {
-            // Hardware prefetchers stop at page boundaries: one prefetch per line ahead.
-            if ((x & 15) == 0) __builtin_prefetch(dg + x + kPrefetchAhead);
-            if ((x & 63) == 0) __builtin_prefetch(qg + x + kPrefetchAhead);
+            // One prefetch per cache line ahead, carried over into the next run.
+            if ((x & 15) == 0)
+              __builtin_prefetch(prefetch_target(dg, di + next, npx, x, kPrefetchAhead));
+            if ((x & 63) == 0)
+              __builtin_prefetch(
+                  prefetch_target<std::uint8_t>(qg, qi + next, npx, x, kPrefetchAhead));
             const f32v v = load<f32v>(dg + x);
             const i32v f0 = load<i32v>(fr + x);
             const i32v fx = (v >= load<f32v>(t + x)) & (f0 > gg) ? i32v{} + gg : f0;

@@ -28,4 +28,19 @@ inline std::int64_t rows_per_block(std::int64_t nx, std::int64_t ny, std::size_t
   return rows;
 }
 
+/// A software-prefetch target `ahead` elements past element x of a run of n elements (one group
+/// plane's share of a row block) whose traversal continues with the run at `next` (the next
+/// group's, or after the last group the next block's first). The hardware prefetchers stop at
+/// page boundaries and a run starts on a new page, so targets carry over from the end of one run
+/// into the start of the next one: no run starts cold. Only an address, never dereferenced (it may
+/// lie past the end of the array, so it is formed as an integer).
+template <class T>
+inline const void* prefetch_target(const T* run, const T* next, std::int64_t n, std::int64_t x,
+                                   std::int64_t ahead) {
+  const bool here = x + ahead < n;
+  const auto base = reinterpret_cast<std::uintptr_t>(here ? run : next);
+  const std::int64_t k = here ? x + ahead : x + ahead - n;
+  return reinterpret_cast<const void*>(base + static_cast<std::uintptr_t>(k) * sizeof(T));
+}
+
 }  // namespace stpipe::steps::detail
