@@ -1,11 +1,15 @@
 // DataModel API: metadata validation (warn/strict), arrays (ndim, dtype cast, adopt), tables,
 // CRDS parameters, schema lookups, info/convert commands, bad input files.
+#include <fitsio.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <limits>
+#include <vector>
 
 #include "stpipe/asdf/asdf_file.h"
 #include "stpipe/cli/commands.h"
@@ -472,6 +476,126 @@ TEST(Files, UnknownKeywordsAndHdusKept) {
   EXPECT_TRUE(e.image->equals(*h.image));
   ASSERT_EQ(e.header.size(), 1u);
   EXPECT_EQ(e.header[0].value, "hello");
+}
+
+// Images of 4 MiB and more are written past fits_write_img (swapped in 2 MiB pieces, handed to
+// CFITSIO's byte writer): for every type that takes that path, with sizes that are not whole
+// pieces and values at the type's edges, the file's data units (fill included) must be byte for
+// byte those of the same arrays written with fits_write_img alone, with the same BITPIX and BZERO.
+TEST(Files, LargeImagesWriteAsCfitsioDoes) {
+  struct Case {
+    const char* name;
+    DType dtype;
+    int typecode;
+  };
+  const Case cases[] = {{"f32", DType::kFloat32, TFLOAT}, {"f64", DType::kFloat64, TDOUBLE},
+                        {"i32", DType::kInt32, TINT},     {"u32", DType::kUint32, TUINT},
+                        {"i16", DType::kInt16, TSHORT},   {"u16", DType::kUint16, TUSHORT},
+                        {"u8", DType::kUint8, TBYTE}};
+  TempDir dir;
+  DataModel m("SlitModel", "core");
+  std::vector<std::pair<const Case*, Array>> arrays;
+  for (const Case& c : cases) {
+    const std::int64_t nx = 1033;
+    const std::int64_t ny =
+        static_cast<std::int64_t>((std::size_t{4800} << 10) / models::dtype_size(c.dtype)) /
+        nx;  // 4.7 MiB, not whole 2 MiB pieces
+    Array a = Array::allocate(c.dtype, {ny, nx});
+    auto* bytes = static_cast<unsigned char*>(a.raw());
+    for (std::size_t i = 0; i < a.nbytes(); ++i)  // every bit pattern, high bits included
+      bytes[i] = static_cast<unsigned char>((i * 2654435761u) >> 13);
+    if (c.dtype == DType::kFloat32) {  // NaN, infinities, signed zero, the largest magnitudes
+      float* f = a.data<float>();
+      const float edge[] = {std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(), -0.0f,
+                            std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()};
+      for (std::size_t k = 0; k < 5; ++k) f[k * (a.size() / 5) + 7] = edge[k];
+    }
+    m.set_array(std::string("big_") + c.name, a);
+    arrays.emplace_back(&c, a);
+  }
+  m.save(dir / "ours.fits");
+  // The same arrays through fits_write_img only.
+  int status = 0;
+  fitsfile* ref = nullptr;
+  const std::string ref_path = (dir / "ref.fits").string();
+  fits_create_file(&ref, ref_path.c_str(), &status);
+  fits_create_img(ref, BYTE_IMG, 0, nullptr, &status);
+  for (auto& [c, a] : arrays) {
+    LONGLONG naxes[2] = {a.shape()[1], a.shape()[0]};
+    fits_create_imgll(ref,
+                      c->dtype == DType::kFloat32   ? FLOAT_IMG
+                      : c->dtype == DType::kFloat64 ? DOUBLE_IMG
+                      : c->dtype == DType::kInt32   ? LONG_IMG
+                      : c->dtype == DType::kUint32  ? ULONG_IMG
+                      : c->dtype == DType::kInt16   ? SHORT_IMG
+                      : c->dtype == DType::kUint16  ? USHORT_IMG
+                                                    : BYTE_IMG,
+                      2, naxes, &status);
+    fits_write_img(ref, c->typecode, 1, static_cast<LONGLONG>(a.size()), a.raw(), &status);
+  }
+  fits_close_file(ref, &status);
+  ASSERT_EQ(status, 0);
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string ours_bytes = slurp(dir / "ours.fits"), ref_bytes = slurp(dir / "ref.fits");
+  fitsfile* a = nullptr;
+  fitsfile* b = nullptr;
+  const std::string ours_path = (dir / "ours.fits").string();
+  fits_open_file(&a, ours_path.c_str(), READONLY, &status);
+  fits_open_file(&b, ref_path.c_str(), READONLY, &status);
+  ASSERT_EQ(status, 0);
+  for (std::size_t k = 0; k < arrays.size(); ++k) {
+    const auto& [c, arr] = arrays[k];
+    std::string ext = std::string("BIG_") + c->name;
+    for (auto& ch : ext) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    fits_movnam_hdu(a, IMAGE_HDU, ext.data(), 0, &status);
+    fits_movabs_hdu(b, static_cast<int>(k) + 2, nullptr, &status);
+    ASSERT_EQ(status, 0) << ext;
+    int bitpix_a = 0, bitpix_b = 0;
+    fits_get_img_type(a, &bitpix_a, &status);
+    fits_get_img_type(b, &bitpix_b, &status);
+    EXPECT_EQ(bitpix_a, bitpix_b) << ext;
+    double zero_a = 0, zero_b = 0;
+    if (fits_read_key(a, TDOUBLE, "BZERO", &zero_a, nullptr, &status)) status = 0;
+    if (fits_read_key(b, TDOUBLE, "BZERO", &zero_b, nullptr, &status)) status = 0;
+    EXPECT_EQ(zero_a, zero_b) << ext;
+    LONGLONG ha = 0, da = 0, ea = 0, hb = 0, db = 0, eb = 0;
+    fits_get_hduaddrll(a, &ha, &da, &ea, &status);
+    fits_get_hduaddrll(b, &hb, &db, &eb, &status);
+    ASSERT_EQ(status, 0);
+    ASSERT_EQ(ea - da, eb - db) << ext;
+    ASSERT_LE(static_cast<std::size_t>(ea), ours_bytes.size());
+    ASSERT_LE(static_cast<std::size_t>(eb), ref_bytes.size());
+    EXPECT_TRUE(ours_bytes.compare(static_cast<std::size_t>(da), static_cast<std::size_t>(ea - da),
+                                   ref_bytes, static_cast<std::size_t>(db),
+                                   static_cast<std::size_t>(eb - db)) == 0)
+        << ext << ": data unit differs from fits_write_img's";
+    // And CFITSIO reads back the values that were written.
+    std::vector<unsigned char> back(arr.nbytes());
+    int anynul = 0;
+    fits_read_img(a, c->typecode, 1, static_cast<LONGLONG>(arr.size()), nullptr, back.data(),
+                  &anynul, &status);
+    ASSERT_EQ(status, 0) << ext;
+    EXPECT_EQ(std::memcmp(back.data(), arr.raw(), arr.nbytes()), 0) << ext;
+  }
+  fits_close_file(a, &status);
+  fits_close_file(b, &status);
+  // Our reader gives the same arrays back.
+  auto again = open(dir / "ours.fits");
+  std::size_t found = 0;
+  for (auto& h : again->fits_extras().hdus)
+    for (auto& [c, arr] : arrays)
+      if (h.image && h.extname == "BIG_" + [&] {
+            std::string n = c->name;
+            for (auto& ch : n) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            return n;
+          }())
+        found += h.image->dtype() == arr.dtype() &&
+                 std::memcmp(h.image->raw(), arr.raw(), arr.nbytes()) == 0;
+  EXPECT_EQ(found, arrays.size());
 }
 
 TEST(Files, GenericModelKeepsEveryHdu) {
