@@ -48,6 +48,9 @@ FILES = [
     "vectors/1x10x256x256/fits/ref_linearity.fits",
     "vectors/1x10x256x256/fits/ref_dark.fits",
     "vectors/1x10x256x256/fits/ref_mask.fits",
+    # Arrays of 4 MiB and more (10 MiB dark SCI/ERR; a 4 MiB ramp): written past fits_write_img.
+    "vectors/2x8x256x256_nf4gg1/fits/ref_dark.fits",
+    "vectors/2x8x256x256_nf4gg1/fits/jw99999001001_01101_00001_nrca1_uncal.fits",
 ]
 
 # schema array name -> EXTNAME (the arrays these files hold)
