@@ -18,15 +18,45 @@ using namespace detector1;
 
 namespace {
 
-// A rate product of class `type` with the ramp's metadata and zeroed output arrays; `views`
-// points the fitter at them (it writes straight into the model, no copy afterwards).
+// Hands the float32 planes (npix elements each) of a consumed ramp's data buffer, in order, to the
+// rate products' arrays while they last (an array of `k` planes takes the next `k`); the rest are
+// allocated. The products then need no fresh memory: on a virtual machine a fresh page costs
+// far more than rewriting a resident one, and the peak stays at the ramp's size. Every element
+// of such an array is written by the fit (RampFitEdge.EveryOutputElementIsWritten) after the
+// rows it overwrites have been copied out (fit_consuming).
+class PlanePool {
+ public:
+  PlanePool() = default;
+  PlanePool(std::shared_ptr<void> buffer, std::int64_t nplanes, std::int64_t npix)
+      : buffer_(std::move(buffer)), nplanes_(nplanes), npix_(npix) {}
+  models::Array take(models::DType dt, const std::vector<std::int64_t>& shape) {
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    const std::int64_t k = npix_ > 0 ? n / npix_ : 0;
+    if (!buffer_ || models::dtype_size(dt) != sizeof(float) || k * npix_ != n || k < 1 ||
+        next_ + k > nplanes_)
+      return models::Array::allocate(dt, shape);
+    std::shared_ptr<void> at(buffer_, static_cast<float*>(buffer_.get()) + next_ * npix_);
+    next_ += k;
+    return models::Array::share(dt, shape, std::move(at));
+  }
+  std::int64_t used() const { return next_; }  // planes handed out
+
+ private:
+  std::shared_ptr<void> buffer_;
+  std::int64_t nplanes_ = 0, npix_ = 0, next_ = 0;
+};
+
+// A rate product of class `type` with the ramp's metadata and zeroed output arrays (or arrays
+// from `pool`, which the fit overwrites whole); `views` points the fitter at them (it writes
+// straight into the model, no copy afterwards).
 std::shared_ptr<models::DataModel> make_rate(const models::DataModel& ramp, const char* type,
                                              const std::vector<std::int64_t>& shape,
-                                             steps::RateArrays& views) {
+                                             steps::RateArrays& views, PlanePool& pool) {
   auto out = models::create_model(type);
   out->tree()["meta"] = ramp.tree().contains("meta") ? ramp.tree()["meta"] : models::Json::object();
   auto add = [&](const char* name, models::DType dt) -> models::Array& {
-    out->set_array(name, models::Array::allocate(dt, shape));
+    out->set_array(name, pool.take(dt, shape));
     return out->array(name);
   };
   auto f32 = [](models::Array& a) { return std::span<float>(a.data<float>(), a.size()); };
@@ -66,38 +96,84 @@ class PlaneRelease {
   std::uintptr_t at_ = 0;
 };
 
-// The fit in bands of rows for a ramp nobody else holds: after each band its data and groupdq
-// are given back to the system, so the ramp shrinks while the rate products fill and the step's
-// peak stays near the ramp's size instead of ramp + products. Every pixel is fitted on its own,
-// so the results are the same as one call on the whole ramp.
+// The fit in bands of rows for a ramp nobody else holds, whose first `reused` data planes hold
+// the rate products (PlanePool). Each band's rows of every plane (data, groupdq, zeroframe) are
+// copied into band buffers and fitted from there, as a ramp of the band's rows; the products'
+// rows of the band are written only then, over data rows already copied out. The groupdq bytes
+// and the data planes past `reused` are given back to the system as the bands go by. Every pixel
+// is fitted on its own, so the results are those of one call on the whole ramp.
 steps::RampFitStats fit_consuming(const steps::RampFitInputs& in, const steps::RampFitParams& p,
                                   const steps::RateArrays& rate, const steps::RateArrays& ri,
-                                  float* data, std::uint8_t* gdq) {
+                                  float* data, std::uint8_t* gdq, std::int64_t reused) {
   const steps::RampShape& sh = in.shape;
-  const std::int64_t npix = sh.npix(), nplanes = sh.nints * sh.ngroups;
+  const std::int64_t npix = sh.npix(), nplanes = sh.nints * sh.ngroups, nx = sh.nx;
   // ~128 K pixels a band (64 rows of 2048: enough tiles for the threads), at least 4 bands on
   // ramps of 64 rows or more, in multiples of 16 rows.
-  std::int64_t band = std::min((std::int64_t{1} << 17) / sh.nx, (sh.ny + 3) / 4);
+  std::int64_t band = std::min((std::int64_t{1} << 17) / nx, (sh.ny + 3) / 4);
   band = std::max<std::int64_t>(16, (band + 15) / 16 * 16);
+  band = std::min(band, sh.ny);
   const auto plane_f = static_cast<std::size_t>(npix) * sizeof(float);
   const auto plane_q = static_cast<std::size_t>(npix);
   std::vector<PlaneRelease> rel_d, rel_q;
   for (std::int64_t k = 0; k < nplanes; ++k) {
-    rel_d.emplace_back(data + k * npix, plane_f);
+    if (k >= reused) rel_d.emplace_back(data + k * npix, plane_f);
     rel_q.emplace_back(gdq + k * npix, plane_q);
   }
+  const std::int64_t bmax = band * nx;
+  // Band buffers from the block cache, not zeroed: every band fills what it uses.
+  util::BigBuffer<float> bd(static_cast<std::size_t>(nplanes * bmax));
+  util::BigBuffer<std::uint8_t> bq(static_cast<std::size_t>(nplanes * bmax));
+  util::BigBuffer<float> bz(in.zeroframe.empty() ? 0 : static_cast<std::size_t>(sh.nints * bmax));
+  // rateints rows of one band are contiguous only with one integration.
+  steps::RateProduct ri_band(sh.nints > 1 ? static_cast<std::size_t>(sh.nints * bmax) : 0);
   steps::RampFitStats total{true, 0, 0};
   for (std::int64_t y0 = 0; y0 < sh.ny; y0 += band) {
-    const std::int64_t y1 = std::min(sh.ny, y0 + band);
-    const auto st = steps::fit_ramps(in, p, rate, ri, nullptr, {y0, y1});
+    const std::int64_t y1 = std::min(sh.ny, y0 + band), r = y0 * nx, bpx = (y1 - y0) * nx;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t k = 0; k < nplanes; ++k) {
+      std::copy_n(data + k * npix + r, bpx, bd.data() + k * bpx);
+      std::copy_n(gdq + k * npix + r, bpx, bq.data() + k * bpx);
+    }
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(bz.size() / bmax); ++i)
+      std::copy_n(in.zeroframe.data() + i * npix + r, bpx, bz.data() + i * bpx);
+    steps::RampFitInputs b = in;
+    b.shape = {sh.nints, sh.ngroups, y1 - y0, nx};
+    b.data = {bd.data(), static_cast<std::size_t>(nplanes * bpx)};
+    b.groupdq = {bq.data(), static_cast<std::size_t>(nplanes * bpx)};
+    const auto at = static_cast<std::size_t>(r), n = static_cast<std::size_t>(bpx);
+    b.pixeldq = in.pixeldq.subspan(at, n);
+    b.gain = in.gain.subspan(at, n);
+    b.readnoise = in.readnoise.subspan(at, n);
+    if (!in.average_dark_current.empty())
+      b.average_dark_current = in.average_dark_current.subspan(at, n);
+    if (bz.size() != 0) b.zeroframe = {bz.data(), static_cast<std::size_t>(sh.nints * bpx)};
+    auto rows = [&](const steps::RateArrays& a) {
+      return steps::RateArrays{a.slope.subspan(at, n), a.dq.subspan(at, n), a.err.subspan(at, n),
+                               a.var_poisson.subspan(at, n), a.var_rnoise.subspan(at, n)};
+    };
+    const steps::RateArrays ri_rows =
+        sh.nints > 1 ? steps::RateArrays{std::span(ri_band.slope).first(sh.nints * n),
+                                         std::span(ri_band.dq).first(sh.nints * n),
+                                         std::span(ri_band.err).first(sh.nints * n),
+                                         std::span(ri_band.var_poisson).first(sh.nints * n),
+                                         std::span(ri_band.var_rnoise).first(sh.nints * n)}
+                     : rows(ri);
+    const auto st = steps::fit_ramps(b, p, rows(rate), ri_rows, nullptr);
+    if (sh.nints > 1)
+      for (std::int64_t i = 0; i < sh.nints; ++i) {
+        const std::size_t from = i * n, to = i * npix + at;
+        std::copy_n(ri_band.slope.data() + from, n, ri.slope.data() + to);
+        std::copy_n(ri_band.dq.data() + from, n, ri.dq.data() + to);
+        std::copy_n(ri_band.err.data() + from, n, ri.err.data() + to);
+        std::copy_n(ri_band.var_poisson.data() + from, n, ri.var_poisson.data() + to);
+        std::copy_n(ri_band.var_rnoise.data() + from, n, ri.var_rnoise.data() + to);
+      }
     total.all_saturated = total.all_saturated && st.all_saturated;
     total.scalar_pixels += st.scalar_pixels;
     total.jump_pixels += st.jump_pixels;
-    const auto done = static_cast<std::size_t>(y1 * sh.nx);
-    for (std::int64_t k = 0; k < nplanes; ++k) {
-      rel_d[k].consumed(done * sizeof(float));
-      rel_q[k].consumed(done);
-    }
+    const auto done = static_cast<std::size_t>(y1 * nx);
+    for (auto& rel : rel_d) rel.consumed(done * sizeof(float));
+    for (auto& rel : rel_q) rel.consumed(done);
   }
   return total;
 }
@@ -177,23 +253,28 @@ Datum RampFitStep::process(const Datum& input) {
   steps::RampFitParams p;
   p.suppress_one_group = get<bool>("suppress_one_group");
   p.numpy1_readnoise = get<bool>("numpy1_readnoise");
-  steps::RateArrays rate_views, rateints_views;
-  auto rate = make_rate(*m, "ImageModel", {shape.ny, shape.nx}, rate_views);
-  auto rateints = make_rate(*m, "CubeModel", {shape.nints, shape.ny, shape.nx}, rateints_views);
   p.save_opt = get<bool>("save_opt");
   steps::RampFitOptional opt;
   // A ramp that only this step holds (a pipeline's working product, or a file opened here) is
-  // consumed band by band; the groupdq changes the fit makes then stay in the band copies.
+  // consumed band by band, and the rate products take over its data planes.
   bool consume = false;
   if (!p.save_opt) {
     { Datum mine = take_input(input); }  // run() no longer holds the ramp
     consume = m.use_count() == 1 && m->array("data").buffer().use_count() == 1 &&
-              m->array("groupdq").buffer().use_count() == 1 && shape.ny > 1;
+              m->array("groupdq").buffer().use_count() == 1 && shape.ny > 1 &&
+              m->array("data").dtype() == models::DType::kFloat32;
   }
+  PlanePool pool;
+  if (consume)
+    pool = PlanePool(m->array("data").buffer(), shape.nints * shape.ngroups, shape.npix());
+  steps::RateArrays rate_views, rateints_views;
+  auto rate = make_rate(*m, "ImageModel", {shape.ny, shape.nx}, rate_views, pool);
+  auto rateints =
+      make_rate(*m, "CubeModel", {shape.nints, shape.ny, shape.nx}, rateints_views, pool);
   steps::RampFitStats stats;
   if (consume) {
     stats = fit_consuming(in, p, rate_views, rateints_views, m->data<float>("data"),
-                          m->data<std::uint8_t>("groupdq"));
+                          m->data<std::uint8_t>("groupdq"), pool.used());
   } else {
     stats = steps::fit_ramps(in, p, rate_views, rateints_views, p.save_opt ? &opt : nullptr);
   }

@@ -573,6 +573,50 @@ TEST(RampFitEdge, RowBandsMatchOneCall) {
   }
 }
 
+// The fit writes every element of both products for every pixel it fits, whatever the ramp
+// (clean, flagged, saturated from the first group, one good group, NaN or zero gain and read
+// noise): outputs that start out holding other bytes end up bit for bit as zeroed ones do.
+// RampFitStep relies on it when the products take over the memory of the ramp it consumes.
+TEST(RampFitEdge, EveryOutputElementIsWritten) {
+  for (auto [nints, ngroups] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+           {1, 10}, {2, 5}, {3, 3}, {1, 2}, {1, 1}}) {
+    const std::int64_t ny = 23, nx = 48, npix = ny * nx;
+    RandomRamp r = random_ramp(nints, ngroups, npix, 99 + nints * 7 + ngroups);
+    for (std::int64_t p = 0; p < npix; p += 29)  // saturated from the first group
+      for (std::int64_t k = p; k < static_cast<std::int64_t>(r.gdq.size()); k += npix)
+        r.gdq[k] = dq::kSaturated;
+    for (std::int64_t p = 3; p < npix; p += 31)  // one good group (the first) in every integration
+      for (std::int64_t i = 0; i < nints; ++i)
+        for (std::int64_t g = 1; g < ngroups; ++g)
+          r.gdq[(i * ngroups + g) * npix + p] = dq::kSaturated;
+    auto fit = [&](unsigned char fill) {
+      auto q = r.gdq;
+      st::RateProduct rate(npix), ri(nints * npix);
+      for (st::RateProduct* x : {&rate, &ri}) {
+        for (auto* v : {&x->slope, &x->err, &x->var_poisson, &x->var_rnoise})
+          std::memset(v->data(), fill, v->size() * sizeof(float));
+        std::memset(x->dq.data(), fill, x->dq.size() * sizeof(std::uint32_t));
+      }
+      st::fit_ramps(layout_inputs(r, nints, ngroups, nx, q, {10.73677, 21.47354, 2, 0}), {},
+                    rate.view(), ri.view(), nullptr);
+      return std::pair{std::move(rate), std::move(ri)};
+    };
+    auto [za, zi] = fit(0x00);
+    auto [sa, si] = fit(0xA5);
+    auto same_bytes = [](const auto& a, const auto& b) {
+      return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0;
+    };
+    const std::string what = std::to_string(nints) + "x" + std::to_string(ngroups);
+    for (auto [x, y] : {std::pair{&za, &sa}, std::pair{&zi, &si}}) {
+      EXPECT_TRUE(same_bytes(x->slope, y->slope)) << what << " slope";
+      EXPECT_TRUE(same_bytes(x->err, y->err)) << what << " err";
+      EXPECT_TRUE(same_bytes(x->var_poisson, y->var_poisson)) << what << " var_poisson";
+      EXPECT_TRUE(same_bytes(x->var_rnoise, y->var_rnoise)) << what << " var_rnoise";
+      EXPECT_TRUE(same_bytes(x->dq, y->dq)) << what << " dq";
+    }
+  }
+}
+
 // Results do not depend on the number of threads.
 TEST(RampFitVectors, ThreadCountInvariant) {
   STPIPE_REQUIRE_SHARED_DATA();
