@@ -22,9 +22,6 @@ void require_size(std::size_t got, std::int64_t want, const char* what) {
                                 " elements, expected " + std::to_string(want));
 }
 
-// Horner over a run of nx pixels: out[x] = poly(x) unless sat[x] (then x unchanged). Written
-// with lane vectors: the conditional store keeps GCC from vectorising the plain loop without
-// AVX-512 masks. The f32 operations and their order are the scalar loop's.
 // Pixels ahead of the Horner pass that the data and groupdq runs are prefetched.
 constexpr std::int64_t kPrefetchAhead = 2048;
 
@@ -34,6 +31,9 @@ struct NextRuns {
   const std::uint8_t* gdq = nullptr;
 };
 
+// Horner over a run of nx pixels: out[x] = poly(x) unless sat[x] (then x unchanged). Written
+// with lane vectors: the conditional store keeps GCC from vectorising the plain loop without
+// AVX-512 masks. The f32 operations and their order are the scalar loop's.
 template <int N>
 void horner_row_fixed(float* row, const std::uint8_t* gdq, const float* const* c, std::int64_t off,
                       std::int64_t nx, NextRuns next) {
@@ -187,7 +187,7 @@ void apply_linearity_rows(const RampShape& shape, std::span<float> data,
       const std::int64_t r = y * nx, off = (y - y0) * nx;
       const std::int64_t n = (std::min(y0 + rows, y + brows) - y) * nx;
       for (std::int64_t p = 0; p < nplanes; ++p) {
-        const std::int64_t next = p + 1 < nplanes ? (p + 1) * npix + r : r + n;
+        const std::int64_t next = detail::next_run_start(p, nplanes, npix, r, n);
         horner_row(d + p * npix + r, q + p * npix + r, cp, ncoeff, off, n, {d + next, q + next});
       }
       if (zf) {

@@ -96,6 +96,23 @@ class PlaneRelease {
   std::uintptr_t at_ = 0;
 };
 
+// Elements [at, at + n) of each of a rate product's arrays.
+steps::RateArrays sub(const steps::RateArrays& a, std::size_t at, std::size_t n) {
+  return {a.slope.subspan(at, n), a.dq.subspan(at, n), a.err.subspan(at, n),
+          a.var_poisson.subspan(at, n), a.var_rnoise.subspan(at, n)};
+}
+
+// Copies n elements of each array of `from`, starting at `at_from`, into `to` at `at_to`.
+void copy_rate(const steps::RateArrays& from, std::size_t at_from, const steps::RateArrays& to,
+               std::size_t at_to, std::size_t n) {
+  auto one = [&](auto f, auto t) { std::copy_n(f.data() + at_from, n, t.data() + at_to); };
+  one(from.slope, to.slope);
+  one(from.dq, to.dq);
+  one(from.err, to.err);
+  one(from.var_poisson, to.var_poisson);
+  one(from.var_rnoise, to.var_rnoise);
+}
+
 // The fit in bands of rows for a ramp nobody else holds, whose first `reused` data planes hold
 // the rate products (PlanePool). Each band's rows of every plane (data, groupdq, zeroframe) are
 // copied into band buffers and fitted from there, as a ramp of the band's rows; the products'
@@ -147,27 +164,11 @@ steps::RampFitStats fit_consuming(const steps::RampFitInputs& in, const steps::R
     if (!in.average_dark_current.empty())
       b.average_dark_current = in.average_dark_current.subspan(at, n);
     if (bz.size() != 0) b.zeroframe = {bz.data(), static_cast<std::size_t>(sh.nints * bpx)};
-    auto rows = [&](const steps::RateArrays& a) {
-      return steps::RateArrays{a.slope.subspan(at, n), a.dq.subspan(at, n), a.err.subspan(at, n),
-                               a.var_poisson.subspan(at, n), a.var_rnoise.subspan(at, n)};
-    };
-    const steps::RateArrays ri_rows =
-        sh.nints > 1 ? steps::RateArrays{std::span(ri_band.slope).first(sh.nints * n),
-                                         std::span(ri_band.dq).first(sh.nints * n),
-                                         std::span(ri_band.err).first(sh.nints * n),
-                                         std::span(ri_band.var_poisson).first(sh.nints * n),
-                                         std::span(ri_band.var_rnoise).first(sh.nints * n)}
-                     : rows(ri);
-    const auto st = steps::fit_ramps(b, p, rows(rate), ri_rows, nullptr);
-    if (sh.nints > 1)
-      for (std::int64_t i = 0; i < sh.nints; ++i) {
-        const std::size_t from = i * n, to = i * npix + at;
-        std::copy_n(ri_band.slope.data() + from, n, ri.slope.data() + to);
-        std::copy_n(ri_band.dq.data() + from, n, ri.dq.data() + to);
-        std::copy_n(ri_band.err.data() + from, n, ri.err.data() + to);
-        std::copy_n(ri_band.var_poisson.data() + from, n, ri.var_poisson.data() + to);
-        std::copy_n(ri_band.var_rnoise.data() + from, n, ri.var_rnoise.data() + to);
-      }
+    const auto nb = static_cast<std::size_t>(sh.nints) * n;
+    const steps::RateArrays ri_rows = sh.nints > 1 ? sub(ri_band.view(), 0, nb) : sub(ri, at, n);
+    const auto st = steps::fit_ramps(b, p, sub(rate, at, n), ri_rows, nullptr);
+    for (std::int64_t i = 0; sh.nints > 1 && i < sh.nints; ++i)
+      copy_rate(ri_rows, i * n, ri, i * npix + at, n);
     total.all_saturated = total.all_saturated && st.all_saturated;
     total.scalar_pixels += st.scalar_pixels;
     total.jump_pixels += st.jump_pixels;

@@ -237,7 +237,7 @@ void flag_saturation(const RampShape& shape, std::span<const float> data,
           std::uint8_t* qg = qi + g * npix + r;
           const std::int32_t gg = static_cast<std::int32_t>(g);
           const float* t = thr + r;
-          const std::int64_t next = g + 1 < ngroups ? (g + 1) * npix + r : r + npx;
+          const std::int64_t next = next_run_start(g, ngroups, npix, r, npx);
           // One vector of pixels at a time, and groupdq is written only where a pixel is at the
           // A-to-D floor: unchanged cache lines stay clean and are never written back.
           std::int64_t x = 0;

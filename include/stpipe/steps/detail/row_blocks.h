@@ -28,6 +28,14 @@ inline std::int64_t rows_per_block(std::int64_t nx, std::int64_t ny, std::size_t
   return rows;
 }
 
+/// Where the traversal goes after the run of plane p (of nplanes, `stride` elements apart) that
+/// starts at element r and is n long: the same rows of plane p + 1, or after the last plane the
+/// next block's rows of the first plane (an offset from the first plane's start).
+inline std::int64_t next_run_start(std::int64_t p, std::int64_t nplanes, std::int64_t stride,
+                                   std::int64_t r, std::int64_t n) {
+  return p + 1 < nplanes ? (p + 1) * stride + r : r + n;
+}
+
 /// A software-prefetch target `ahead` elements past element x of a run of n elements (one group
 /// plane's share of a row block) whose traversal continues with the run at `next` (the next
 /// group's, or after the last group the next block's first). The hardware prefetchers stop at

@@ -162,63 +162,42 @@ inline f64v sqrt_lanes(f64v x) {
 #endif
 }
 
+/// x86 MINPS/MAXPS (and the pd forms) lane-wise: x < y ? x : y, or x > y ? x : y when Max (y
+/// when either is NaN or they are equal).
+template <bool Max, class V>
+inline V x86_min_max(V x, V y) {
+  constexpr bool f32 = sizeof(x[0]) == 4;
+  // One ISA's MIN/MAX for float (F) or double (D) vectors.
+#define STPIPE_X86_MIN_MAX(F, D, fmin, fmax, dmin, dmax)            \
+  if constexpr (f32) {                                              \
+    const F a = reinterpret_cast<F>(x), b = reinterpret_cast<F>(y); \
+    return reinterpret_cast<V>(Max ? fmax(a, b) : fmin(a, b));      \
+  } else {                                                          \
+    const D a = reinterpret_cast<D>(x), b = reinterpret_cast<D>(y); \
+    return reinterpret_cast<V>(Max ? dmax(a, b) : dmin(a, b));      \
+  }
+#if defined(__AVX512F__)
+  STPIPE_X86_MIN_MAX(__m512, __m512d, _mm512_min_ps, _mm512_max_ps, _mm512_min_pd, _mm512_max_pd)
+#elif defined(__AVX__)
+  STPIPE_X86_MIN_MAX(__m256, __m256d, _mm256_min_ps, _mm256_max_ps, _mm256_min_pd, _mm256_max_pd)
+#elif defined(__SSE2__)
+  STPIPE_X86_MIN_MAX(__m128, __m128d, _mm_min_ps, _mm_max_ps, _mm_min_pd, _mm_max_pd)
+#else
+  (void)f32;
+  return Max ? (x > y ? x : y) : (x < y ? x : y);
+#endif
+#undef STPIPE_X86_MIN_MAX
+}
+
 /// Lane-wise b < a ? b : a and b < a ? a : b: the x86 MIN/MAX semantics, which GCC does not
 /// always find by itself in the vector ternary.
 template <class V>
 inline V min_lanes(V a, V b) {
-  constexpr bool f32 = sizeof(a[0]) == 4;
-#if defined(__AVX512F__)
-  if constexpr (f32)
-    return reinterpret_cast<V>(
-        _mm512_min_ps(reinterpret_cast<__m512>(b), reinterpret_cast<__m512>(a)));
-  else
-    return reinterpret_cast<V>(
-        _mm512_min_pd(reinterpret_cast<__m512d>(b), reinterpret_cast<__m512d>(a)));
-#elif defined(__AVX__)
-  if constexpr (f32)
-    return reinterpret_cast<V>(
-        _mm256_min_ps(reinterpret_cast<__m256>(b), reinterpret_cast<__m256>(a)));
-  else
-    return reinterpret_cast<V>(
-        _mm256_min_pd(reinterpret_cast<__m256d>(b), reinterpret_cast<__m256d>(a)));
-#elif defined(__SSE2__)
-  if constexpr (f32)
-    return reinterpret_cast<V>(
-        _mm_min_ps(reinterpret_cast<__m128>(b), reinterpret_cast<__m128>(a)));
-  else
-    return reinterpret_cast<V>(
-        _mm_min_pd(reinterpret_cast<__m128d>(b), reinterpret_cast<__m128d>(a)));
-#else
-  return b < a ? b : a;
-#endif
+  return x86_min_max<false>(b, a);
 }
 template <class V>
 inline V max_lanes(V a, V b) {
-  constexpr bool f32 = sizeof(a[0]) == 4;
-#if defined(__AVX512F__)
-  if constexpr (f32)
-    return reinterpret_cast<V>(
-        _mm512_max_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b)));
-  else
-    return reinterpret_cast<V>(
-        _mm512_max_pd(reinterpret_cast<__m512d>(a), reinterpret_cast<__m512d>(b)));
-#elif defined(__AVX__)
-  if constexpr (f32)
-    return reinterpret_cast<V>(
-        _mm256_max_ps(reinterpret_cast<__m256>(a), reinterpret_cast<__m256>(b)));
-  else
-    return reinterpret_cast<V>(
-        _mm256_max_pd(reinterpret_cast<__m256d>(a), reinterpret_cast<__m256d>(b)));
-#elif defined(__SSE2__)
-  if constexpr (f32)
-    return reinterpret_cast<V>(
-        _mm_max_ps(reinterpret_cast<__m128>(a), reinterpret_cast<__m128>(b)));
-  else
-    return reinterpret_cast<V>(
-        _mm_max_pd(reinterpret_cast<__m128d>(a), reinterpret_cast<__m128d>(b)));
-#else
-  return b < a ? a : b;
-#endif
+  return x86_min_max<true>(a, b);
 }
 
 /// Compare-exchange of two rows: a gets the lane-wise min, b the max (no NaNs in the rows).
